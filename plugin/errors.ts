@@ -1,0 +1,93 @@
+import createError from '@fastify/error'
+
+// ---- Registration errors (thrown at ready()) ----
+
+/** An option has the wrong type or value; the message names the option and the fix. */
+export const FST_SIO_SESSION_BAD_OPTION = createError(
+  'FST_SIO_SESSION_BAD_OPTION',
+  'fastify-socket.io-session: %s',
+  500,
+  TypeError
+)
+
+/** The installed @fastify/session does not expose what the plugin reads. */
+export const FST_SIO_SESSION_UNSUPPORTED_SESSION = createError(
+  'FST_SIO_SESSION_UNSUPPORTED_SESSION',
+  'fastify-socket.io-session: the registered @fastify/session is not supported (%s); install @fastify/session@11',
+  500
+)
+
+// ---- Session method errors (rejected by socket.session methods) ----
+
+/** The session was destroyed (or expired) in the store; it will not be written again. */
+export const FST_SIO_SESSION_GONE = createError(
+  'FST_SIO_SESSION_GONE',
+  'fastify-socket.io-session: the session no longer exists in the store and will not be recreated',
+  410
+)
+
+/** The socket has no stored session (no valid cookie): nothing to save or reload. */
+export const FST_SIO_SESSION_NOT_STORED = createError(
+  'FST_SIO_SESSION_NOT_STORED',
+  'fastify-socket.io-session: this socket has no stored session; create the session over HTTP first',
+  400
+)
+
+/** A socket cannot hand the browser a new cookie, so it cannot regenerate. */
+export const FST_SIO_SESSION_REGENERATE = createError(
+  'FST_SIO_SESSION_REGENERATE',
+  'fastify-socket.io-session: regenerate() needs an HTTP response to set the new cookie; regenerate in an HTTP route',
+  400
+)
+
+/** The session store reported an error. */
+export const FST_SIO_SESSION_STORE = createError(
+  'FST_SIO_SESSION_STORE',
+  'fastify-socket.io-session: the session store failed: %s',
+  503
+)
+
+// ---- Codes the client sees (connect_error err.data.code, session error event) ----
+
+/** Every code a client can receive, as `connect_error` `err.data.code` or in the session error event. */
+export const ClientCodes = {
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
+  INVALID_AUTH: 'INVALID_AUTH',
+  INVALID_QUERY: 'INVALID_QUERY',
+  SESSION_REQUIRED: 'SESSION_REQUIRED',
+  SESSION_STORE_ERROR: 'SESSION_STORE_ERROR',
+  SESSION_SAVE_FAILED: 'SESSION_SAVE_FAILED'
+} as const
+
+/** A client-facing code. */
+export type ClientCode = keyof typeof ClientCodes
+
+/** One validation problem: where, and what is wrong (never the value). */
+export interface ValidationIssue { path: string, message: string }
+
+/** The `err.data` of a refused handshake. */
+export interface RefusalData { code: ClientCode, message: string, errors?: ValidationIssue[] }
+
+/** The messages a client reads: short, stable, and never about which secret part failed. */
+const messages: Record<ClientCode, string> = {
+  ORIGIN_NOT_ALLOWED: 'origin not allowed',
+  INVALID_AUTH: 'invalid handshake auth',
+  INVALID_QUERY: 'invalid handshake query',
+  SESSION_REQUIRED: 'a valid session is required',
+  SESSION_STORE_ERROR: 'session store unavailable, retry later',
+  SESSION_SAVE_FAILED: 'the session could not be saved'
+}
+
+/** The error handed to Socket.IO's `next(err)`: the client gets `err.message` and `err.data`. */
+export class Refusal extends Error {
+  data: RefusalData
+  constructor (code: ClientCode, errors?: ValidationIssue[]) {
+    super(messages[code])
+    this.data = errors ? { code, message: messages[code], errors } : { code, message: messages[code] }
+  }
+}
+
+/** The payload of the session error event sent to a socket. */
+export function clientError (code: ClientCode): { code: ClientCode, message: string } {
+  return { code, message: messages[code] }
+}

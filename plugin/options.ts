@@ -1,0 +1,116 @@
+import type { TSchema } from 'typebox'
+import type { Socket } from 'socket.io'
+import { FST_SIO_SESSION_BAD_OPTION } from './errors.js'
+
+// ---- Public options ----
+
+/** Decides whether a handshake's `Origin` is allowed, beyond the server's own origin. */
+export type OriginCheck = (origin: string, socket: Socket) => boolean | Promise<boolean>
+
+/** Options of fastify-socket.io-session. */
+export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query extends TSchema = TSchema> {
+  /** TypeBox schema for `socket.handshake.auth`; valid data lands in `socket.data.auth`. @default undefined (not checked) */
+  auth?: Auth
+  /** TypeBox schema for the handshake query (strings coerced to the schema, defaults applied); lands in `socket.data.query`. @default undefined */
+  query?: Query
+  /** Refuse handshakes without a valid stored session (`SESSION_REQUIRED`). @default false */
+  requireSession?: boolean
+  /** Save a changed session after every listener, and hold its ack until the save finished. @default true */
+  autoSave?: boolean
+  /** The session cookie's name; must match @fastify/session's `cookieName`. @default 'sessionId' */
+  cookieName?: string
+  /** The session cookie's prefix; must match @fastify/session's `cookiePrefix`. @default '' */
+  cookiePrefix?: string
+  /** Origins allowed besides the server's own: exact origins (`'https://app.example.com'`) or a function. @default [] */
+  allowedOrigins?: string[] | OriginCheck
+  /** Allow handshakes without an `Origin` header (non-browser clients). @default true */
+  allowMissingOrigin?: boolean
+  /** The event a socket receives when its session could not be saved. @default 'session:error' */
+  errorEvent?: string
+}
+
+/** The options after checking, with every default filled in. */
+export interface ResolvedOptions {
+  auth: TSchema | undefined
+  query: TSchema | undefined
+  requireSession: boolean
+  autoSave: boolean
+  cookieName: string
+  cookiePrefix: string
+  allowedOrigins: OriginCheck
+  allowMissingOrigin: boolean
+  errorEvent: string
+}
+
+// ---- Checking ----
+
+function bad (message: string): never {
+  throw new FST_SIO_SESSION_BAD_OPTION(message)
+}
+
+function flag (options: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') bad(`option "${name}" must be a boolean`)
+  return value
+}
+
+function text (options: Record<string, unknown>, name: string, fallback: string, allowEmpty: boolean): string {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) {
+    bad(`option "${name}" must be a ${allowEmpty ? '' : 'non-empty '}string`)
+  }
+  return value
+}
+
+function schema (options: Record<string, unknown>, name: string): TSchema | undefined {
+  const value = options[name]
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    bad(`option "${name}" must be a TypeBox schema, e.g. Type.Object({ ... })`)
+  }
+  return value as TSchema
+}
+
+function origins (value: unknown): OriginCheck {
+  if (value === undefined) return () => false
+  if (typeof value === 'function') return value as OriginCheck
+  if (!Array.isArray(value) || !value.every((o) => typeof o === 'string')) {
+    bad('option "allowedOrigins" must be an array of origins such as "https://app.example.com", or a function')
+  }
+  const allowed = new Set<string>()
+  for (const origin of value as string[]) {
+    let parsed: URL
+    try {
+      parsed = new URL(origin)
+    } catch {
+      bad(`allowedOrigins entry "${origin}" is not an origin such as "https://app.example.com"`)
+    }
+    allowed.add(parsed.origin)
+  }
+  return (origin) => allowed.has(origin)
+}
+
+// Fastify's own register options may arrive here too; they are not ours to refuse.
+const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent'])
+
+/** Checks the user's options and fills in defaults; throws FST_SIO_SESSION_BAD_OPTION naming the fix. */
+export function resolveOptions (input: unknown): ResolvedOptions {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) bad('options must be an object')
+  const options = input as Record<string, unknown>
+  for (const name of Object.keys(options)) {
+    if (!known.has(name)) bad(`unknown option "${name}"; known options are ${[...known].slice(3).join(', ')}`)
+  }
+  return {
+    auth: schema(options, 'auth'),
+    query: schema(options, 'query'),
+    requireSession: flag(options, 'requireSession', false),
+    autoSave: flag(options, 'autoSave', true),
+    cookieName: text(options, 'cookieName', 'sessionId', false),
+    cookiePrefix: text(options, 'cookiePrefix', '', true),
+    allowedOrigins: origins(options.allowedOrigins),
+    allowMissingOrigin: flag(options, 'allowMissingOrigin', true),
+    errorEvent: text(options, 'errorEvent', 'session:error', false)
+  }
+}

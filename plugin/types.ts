@@ -1,0 +1,35 @@
+import type { FastifySessionObject } from '@fastify/session'
+import type { Static, TSchema } from 'typebox'
+import type { DefaultEventsMap, Server } from 'socket.io'
+
+/** Socket.IO's EventsMap (not exported by its package entry point). */
+interface EventsMap { [event: string]: any }
+
+// ---- Declaration merging and exported types ----
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Socket.IO server (decorated by fastify-socket.io), the same type fastify-socket.io declares. */
+    io: Server
+  }
+}
+
+declare module 'socket.io' {
+  // Same type parameters as Socket.IO's own Socket class, so that this merges into it.
+  interface Socket<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
+    /** The live HTTP session of this socket: the same API as `request.session`, saved after every listener. */
+    session: FastifySessionObject
+  }
+}
+
+/** The payload of the session error event (`session:error` by default). */
+export interface SessionErrorPayload { code: string, message: string }
+
+/**
+ * `socket.data` after a handshake checked by the `auth` and `query` schemas; use it as Socket.IO's
+ * `SocketData` type parameter: `Server<ClientEvents, ServerEvents, {}, HandshakeData<typeof Auth, typeof Query>>`.
+ */
+export interface HandshakeData<Auth extends TSchema = TSchema, Query extends TSchema = TSchema> {
+  auth: Static<Auth>
+  query: Static<Query>
+}

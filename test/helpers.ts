@@ -1,0 +1,114 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import cookie from '@fastify/cookie'
+import session, { type FastifySessionOptions } from '@fastify/session'
+import socketio from 'fastify-socket.io'
+import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
+import type { ServerOptions } from 'socket.io'
+import socketSession, { type SocketSessionOptions } from '../plugin/index.js'
+
+// ---- Test apps on 127.0.0.1, port 0, with real clients ----
+
+export const SECRET = 'a secret with minimum length of 32 characters'
+
+/** Options for one test app. */
+export interface AppOptions {
+  plugin?: SocketSessionOptions
+  session?: Partial<FastifySessionOptions>
+  io?: Partial<ServerOptions>
+  fastify?: FastifyServerOptions
+  /** Runs after the plugin is registered, before listen. */
+  setup?: (app: FastifyInstance) => void | Promise<void>
+}
+
+/** A running app, its address, and how to get a session cookie and connect clients. */
+export interface TestApp {
+  app: FastifyInstance
+  url: string
+  cookieName: string
+  /** Logs in over HTTP (sets `user`, and any extra keys); returns the Cookie header value. */
+  login: (data?: Record<string, unknown>) => Promise<string>
+  /** Runs an HTTP request with a cookie; returns the JSON body. */
+  http: (method: 'GET' | 'POST', path: string, cookie?: string, body?: unknown) => Promise<any>
+  /** A client; not connected until `connect()` or `connected()`. */
+  client: (options?: Partial<ManagerOptions & SocketOptions>, namespace?: string) => ClientSocket
+  /** A connected client, or the `connect_error` it got. */
+  connected: (options?: Partial<ManagerOptions & SocketOptions>, namespace?: string) => Promise<ClientSocket>
+  close: () => Promise<void>
+}
+
+/** Builds, starts and returns an app; closes it (and its clients) at teardown. */
+export async function startApp (t: { teardown: (fn: () => unknown) => void }, options: AppOptions = {}): Promise<TestApp> {
+  const app = Fastify({ logger: false, ...options.fastify })
+  await app.register(cookie)
+  const cookieName = options.session?.cookieName ?? 'sessionId'
+  await app.register(session, { secret: SECRET, cookie: { secure: false }, ...options.session } as FastifySessionOptions)
+  await app.register(socketio, { ...options.io })
+  await app.register(socketSession, { cookieName, ...options.plugin })
+
+  app.post('/login', async (request) => {
+    const body = (request.body ?? {}) as Record<string, unknown>
+    request.session.set('user' as never, (body.user ?? 'ada') as never)
+    for (const [key, value] of Object.entries(body)) request.session.set(key as never, value as never)
+    return { ok: true }
+  })
+  app.get('/session', async (request) => {
+    const data: Record<string, unknown> = {}
+    for (const key of Object.keys(request.session)) if (key !== 'cookie') data[key] = (request.session as any)[key]
+    return data
+  })
+  app.post('/set', async (request) => {
+    for (const [key, value] of Object.entries(request.body as Record<string, unknown>)) request.session.set(key as never, value as never)
+    return { ok: true }
+  })
+  await options.setup?.(app)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+
+  const clients: ClientSocket[] = []
+  const client: TestApp['client'] = (opts = {}, namespace = '/') => {
+    const socket = connectClient(url + namespace, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, ...opts })
+    clients.push(socket)
+    return socket
+  }
+  const connected: TestApp['connected'] = async (opts, namespace) => {
+    const socket = client(opts, namespace)
+    return await new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(socket))
+      socket.once('connect_error', reject)
+      socket.connect()
+    })
+  }
+  const http: TestApp['http'] = async (method, path, cookieHeader, body) => {
+    const response = await fetch(url + path, {
+      method,
+      headers: { ...(cookieHeader ? { cookie: cookieHeader } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    return await response.json()
+  }
+  const login: TestApp['login'] = async (data = {}) => {
+    const response = await fetch(url + '/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) })
+    const setCookie = response.headers.get('set-cookie') ?? ''
+    return setCookie.split(';')[0]
+  }
+  let closed = false
+  const close = async (): Promise<void> => {
+    if (closed) return
+    closed = true
+    for (const socket of clients) socket.disconnect()
+    await app.close()
+  }
+  t.teardown(close)
+  return { app, url, cookieName, login, http, client, connected, close }
+}
+
+/** Emits with an ack and resolves with the ack's arguments. */
+export async function call (socket: ClientSocket, event: string, ...args: unknown[]): Promise<any> {
+  return await socket.timeout(5000).emitWithAck(event, ...args)
+}
+
+/** Resolves with the next occurrence of an event on a client. */
+export async function next (socket: ClientSocket, event: string): Promise<any> {
+  return await new Promise((resolve) => socket.once(event, resolve))
+}
