@@ -10,6 +10,13 @@ export const FST_SIO_SESSION_BAD_OPTION = createError(
   TypeError
 )
 
+/** `fastify.io` is missing or is not a Socket.IO server. */
+export const FST_SIO_SESSION_NO_SOCKETIO = createError(
+  'FST_SIO_SESSION_NO_SOCKETIO',
+  'fastify-socket.io-session: fastify.io %s; register fastify-socket.io (npm install fastify-socket.io@4) before this plugin',
+  500
+)
+
 /** The installed @fastify/session does not expose what the plugin reads. */
 export const FST_SIO_SESSION_UNSUPPORTED_SESSION = createError(
   'FST_SIO_SESSION_UNSUPPORTED_SESSION',

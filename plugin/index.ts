@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Namespace, Server } from 'socket.io'
 import { createAutosave } from './autosave.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
-import { FST_SIO_SESSION_BAD_OPTION } from './errors.js'
+import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { LiveSessions } from './live-sessions.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
 import { compileCheck } from './schemas.js'
@@ -18,7 +18,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   const options = resolveOptions(opts)
   const io = fastify.io as Server | undefined
   if (typeof io?.use !== 'function' || typeof io.engine?.close !== 'function') {
-    throw new FST_SIO_SESSION_BAD_OPTION('fastify.io is not a Socket.IO server; register fastify-socket.io (or decorate "io" with a socket.io Server) first')
+    throw new FST_SIO_SESSION_NO_SOCKETIO(io === undefined ? 'is missing' : 'is not a Socket.IO server')
   }
   const internals = readSessionInternals(fastify)
   const live = new LiveSessions()
@@ -58,8 +58,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
 const plugin = fp(fastifySocketIoSession, {
   fastify: '5.x',
   name: 'fastify-socket.io-session',
-  dependencies: ['@fastify/cookie', '@fastify/session'],
-  decorators: { fastify: ['io', 'parseCookie', 'decryptSession'] }
+  dependencies: ['@fastify/cookie', '@fastify/session']
 })
 
 export default plugin

@@ -50,13 +50,16 @@ export class LiveSession {
     return this.pending
   }
 
-  /** Takes the store's copy, dropping local changes. */
+  /** Takes the store's copy, dropping local changes; rejects when the store no longer has the session. */
   async reload (): Promise<void> {
     const id = this.storedId()
     await this.settled()
     const stored = await load(this.ctx.store, id)
-    if (stored === undefined) this.markGone()
-    replaceWith(this.data, this.base, stored ?? {})
+    if (stored === undefined) {
+      this.markGone()
+      throw new FST_SIO_SESSION_GONE()
+    }
+    replaceWith(this.data, this.base, stored)
   }
 
   /** Removes the session from the store; it is never written again. */

@@ -15,13 +15,13 @@ function parseOrigin (origin: string): URL | undefined {
 
 /**
  * Whether the handshake's Origin may open a socket: absent (per `allowMissingOrigin`), the server's own
- * host (the `Host` header), or allowed by `allowedOrigins`. Non-string, `null` and malformed origins are refused.
+ * host (the `Host` header), or allowed by `allowedOrigins`. Repeated, `null` and malformed origins are refused.
  */
 export async function originAllowed (socket: Socket, options: ResolvedOptions): Promise<boolean> {
-  const origin: unknown = socket.handshake.headers.origin
+  const origin = socket.handshake.headers.origin
   if (origin === undefined) return options.allowMissingOrigin
-  if (typeof origin !== 'string') return false
-  const url = parseOrigin(origin)
+  // Node joins a repeated Origin header into one string ("a, b"), which parses as no origin.
+  const url = parseOrigin(String(origin))
   if (url === undefined) return false
   if (url.host === socket.handshake.headers.host?.toLowerCase()) return true
   return (await options.allowedOrigins(url.origin, socket)) === true

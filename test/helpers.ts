@@ -42,7 +42,8 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
   await app.register(cookie)
   const cookieName = options.session?.cookieName ?? 'sessionId'
   await app.register(session, { secret: SECRET, cookie: { secure: false }, ...options.session } as FastifySessionOptions)
-  await app.register(socketio, { ...options.io })
+  // fastify-socket.io 4 types a CommonJS default export: under NodeNext, its plugin is `.default`.
+  await app.register(socketio.default, { ...options.io })
   await app.register(socketSession, { cookieName, ...options.plugin })
 
   app.post('/login', async (request) => {

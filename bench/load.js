@@ -1,0 +1,127 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { io } from 'socket.io-client'
+
+// ---- Load generator: socket.io-client over WebSocket against one server ----
+
+const TIMEOUT = 10_000
+
+const seconds = (start) => (performance.now() - start) / 1000
+
+/** Runs `task(i)` for every i < count, at most `concurrency` at a time. */
+export async function pool (count, concurrency, task) {
+  let next = 0
+  const worker = async () => {
+    while (next < count) await task(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(count, concurrency) }, worker))
+}
+
+/** Logs in `count` times; resolves with the Cookie header values ('' when the server sets none). */
+export async function login (url, count, concurrency = 20) {
+  const cookies = new Array(count)
+  await pool(count, concurrency, async (i) => {
+    const response = await fetch(`${url}/login`, { method: 'POST' })
+    if (response.status !== 200) throw new Error(`POST /login answered ${response.status}`)
+    await response.arrayBuffer()
+    cookies[i] = (response.headers.get('set-cookie') ?? '').split(';')[0]
+  })
+  return cookies
+}
+
+/** A connected client. */
+export function connect (url, cookie) {
+  const socket = io(url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: TIMEOUT,
+    extraHeaders: cookie ? { cookie } : {}
+  })
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket))
+    socket.once('connect_error', (err) => {
+      socket.disconnect()
+      reject(err)
+    })
+  })
+}
+
+/** One connected client per cookie, `concurrency` handshakes at a time. */
+export async function connectAll (url, cookies, concurrency = 50) {
+  const sockets = []
+  try {
+    await pool(cookies.length, concurrency, async (i) => { sockets[i] = await connect(url, cookies[i]) })
+  } catch (err) {
+    disconnectAll(sockets)
+    throw err
+  }
+  return sockets
+}
+
+export function disconnectAll (sockets) {
+  for (const socket of sockets) socket?.disconnect()
+}
+
+/** Waits (bounded) until the server has `count` clients. */
+export async function waitForClients (server, count) {
+  for (let i = 0; i < 200; i++) {
+    if ((await server.stats()).sockets === count) return
+    await sleep(25)
+  }
+  throw new Error(`${server.variant} server did not reach ${count} clients`)
+}
+
+/** Handshakes per second: `count` connects, each followed by a disconnect, `concurrency` at a time. */
+export async function handshakes (server, cookies, count, concurrency) {
+  const start = performance.now()
+  await pool(count, concurrency, async (i) => {
+    const socket = await connect(server.url, cookies[i % cookies.length])
+    socket.disconnect()
+  })
+  const rate = count / seconds(start)
+  await waitForClients(server, 0)
+  return rate
+}
+
+/** What each event's ack must carry. */
+const checks = {
+  read: (value) => value === 'bench',
+  write: (value) => Number.isInteger(value) && value > 0
+}
+
+/**
+ * Acks per second and store writes per event: one client per cookie, each emitting `event`
+ * with an ack, one after another, `total` in all.
+ */
+export async function acks (server, cookies, event, total) {
+  const sockets = await connectAll(server.url, cookies)
+  const each = Math.ceil(total / sockets.length)
+  const before = await server.stats()
+  const start = performance.now()
+  await Promise.all(sockets.map(async (socket) => {
+    for (let i = 0; i < each; i++) {
+      const value = await socket.timeout(TIMEOUT).emitWithAck(event)
+      if (!checks[event](value)) throw new Error(`${server.variant}: unexpected ${event} ack ${JSON.stringify(value)}`)
+    }
+  }))
+  const elapsed = seconds(start)
+  const after = await server.stats()
+  disconnectAll(sockets)
+  await waitForClients(server, 0)
+  const events = each * sockets.length
+  return { rate: events / elapsed, writes: (after.writes - before.writes) / events }
+}
+
+/** Server memory (heap + external) per idle connected client, one client per cookie. */
+export async function idleMemory (server, cookies) {
+  const before = await server.stats(true)
+  const sockets = await connectAll(server.url, cookies)
+  try {
+    await waitForClients(server, cookies.length)
+    const after = await server.stats(true)
+    return (after.memory - before.memory) / cookies.length
+  } finally {
+    disconnectAll(sockets)
+    await waitForClients(server, 0)
+  }
+}

@@ -1,0 +1,133 @@
+import Fastify from 'fastify'
+import cookie from '@fastify/cookie'
+import session, { MemoryStore } from '@fastify/session'
+import socketio from 'fastify-socket.io'
+import socketSession from '../dist/index.js'
+
+// ---- One benchmark server in its own process: node --expose-gc bench/server.js <variant> ----
+
+const SECRET = 'a benchmark secret that is longer than thirty-two characters'
+
+/** A memory store that counts its writes. */
+class CountingStore extends MemoryStore {
+  writes = 0
+
+  set (id, data, callback) {
+    this.writes++
+    super.set(id, data, callback)
+  }
+}
+
+/** fastify-socket.io 4 does not disconnect clients on close; do it before the HTTP server stops. */
+function closeClientsOnClose (app) {
+  app.addHook('preClose', (done) => {
+    app.io.engine.close()
+    done()
+  })
+}
+
+/** Cookie + session with the counting store, and a login route that puts a user in the session. */
+async function registerSession (app, store) {
+  await app.register(cookie)
+  await app.register(session, { secret: SECRET, cookie: { secure: false }, store })
+  app.post('/login', async (request) => {
+    request.session.user = 'bench'
+    return { ok: true }
+  })
+}
+
+const variants = {
+  /** Socket.IO alone, no session. */
+  async bare (app) {
+    await app.register(socketio)
+    closeClientsOnClose(app)
+    app.post('/login', async () => ({ ok: true }))
+    app.io.on('connection', (socket) => {
+      let count = 0
+      socket.on('read', (ack) => ack('bench'))
+      socket.on('write', (ack) => ack(++count))
+    })
+  },
+
+  /** The hand-written recipe: decrypt the session in a middleware, save it by hand. */
+  async recipe (app, store) {
+    await registerSession(app, store)
+    await app.register(socketio)
+    closeClientsOnClose(app)
+    app.io.use((socket, next) => {
+      const cookies = app.parseCookie(socket.handshake.headers.cookie ?? '')
+      const holder = {}
+      app.decryptSession(cookies.sessionId ?? '', holder, (err) => {
+        socket.data.session = holder.session
+        next(err)
+      })
+    })
+    app.io.on('connection', (socket) => {
+      const session = socket.data.session
+      socket.on('read', (ack) => ack(session.user))
+      socket.on('write', async (ack) => {
+        session.count = (session.count ?? 0) + 1
+        await session.save()
+        ack(session.count)
+      })
+    })
+  },
+
+  /** This plugin: handlers change socket.session and autosave writes it. */
+  async plugin (app, store) {
+    await registerSession(app, store)
+    await app.register(socketio)
+    await app.register(socketSession, {})
+    app.io.on('connection', (socket) => {
+      socket.on('read', (ack) => ack(socket.session.user))
+      socket.on('write', (ack) => {
+        socket.session.count = (socket.session.count ?? 0) + 1
+        ack(socket.session.count)
+      })
+    })
+  }
+}
+
+/** Heap plus external memory after full collections. */
+function memory () {
+  global.gc()
+  global.gc()
+  const { heapUsed, external } = process.memoryUsage()
+  return heapUsed + external
+}
+
+/** Store writes, connected clients and (when asked) memory. */
+function stats (app, store, withMemory) {
+  return {
+    writes: store?.writes ?? 0,
+    sockets: app.io.engine.clientsCount,
+    memory: withMemory ? memory() : undefined
+  }
+}
+
+async function main () {
+  const variant = process.argv[2]
+  const setup = variants[variant]
+  if (setup === undefined) throw new Error(`unknown variant "${variant}"; use one of ${Object.keys(variants).join(', ')}`)
+  const app = Fastify({ logger: false })
+  const store = variant === 'bare' ? undefined : new CountingStore()
+  await setup(app, store)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+
+  let closing = false
+  const close = async () => {
+    if (closing) return
+    closing = true
+    await app.close()
+    if (process.connected) process.disconnect()
+  }
+  process.on('message', (message) => {
+    if (message.cmd === 'stats') process.send({ id: message.id, stats: stats(app, store, message.memory) })
+    else if (message.cmd === 'close') void close()
+  })
+  // The parent went away: stop too.
+  process.once('disconnect', () => void close())
+  process.send({ port: app.server.address().port })
+}
+
+await main()

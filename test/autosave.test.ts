@@ -1,0 +1,281 @@
+import t from 'tap'
+import { MemoryStore } from '@fastify/session'
+import { startApp, call, next } from './helpers.js'
+
+// ---- Save on mutation, acks after the save, merge, one live session per id ----
+
+class CountingStore extends MemoryStore {
+  writes = 0
+  reads = 0
+  fail = false
+  slow = 0
+  get (id: string, done: (err: unknown, value?: any) => void): void {
+    this.reads++
+    super.get(id, done)
+  }
+
+  set (id: string, session: any, done: (err?: unknown) => void): void {
+    this.writes++
+    if (this.fail) return done(new Error('disk full'))
+    if (this.slow > 0) {
+      setTimeout(() => super.set(id, session, done), this.slow)
+      return
+    }
+    super.set(id, session, done)
+  }
+}
+
+/** Handlers used by most tests: sync, async, read-only, late ack, ack-less, throwing. */
+function handlers (app: any): void {
+  app.io.on('connection', (socket: any) => {
+    socket.session.connections = (socket.session.connections ?? 0) + 1
+    socket.on('inc', (ack: (v: unknown) => void) => {
+      socket.session.count = (socket.session.count ?? 0) + 1
+      ack(socket.session.count)
+    })
+    socket.on('inc-async', async (ack: (v: unknown) => void) => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      socket.session.count = (socket.session.count ?? 0) + 1
+      ack(socket.session.count)
+    })
+    socket.on('ack-first', (ack: (v: unknown) => void) => {
+      ack('early')
+      socket.session.early = true
+    })
+    socket.on('ack-later', (ack: (v: unknown) => void) => {
+      setTimeout(() => {
+        socket.session.later = true
+        ack('late')
+      }, 5)
+    })
+    socket.on('read', (ack: (v: unknown) => void) => ack(socket.session.count ?? 0))
+    socket.on('set', (key: string, value: unknown) => { socket.session[key] = value })
+    socket.on('remove', (key: string, ack: () => void) => { delete socket.session[key]; ack() })
+    socket.on('throw', (ack: (v: unknown) => void) => {
+      socket.session.beforeThrow = true
+      ack('thrown')
+      throw new Error('listener bug')
+    })
+    socket.on('reject', async (ack: (v: unknown) => void) => {
+      socket.session.beforeReject = true
+      ack('rejected')
+      throw new Error('async listener bug')
+    })
+  })
+}
+
+t.test('a changed session is saved after sync and async listeners; the ack comes after the save', async (t) => {
+  const store = new CountingStore()
+  const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  t.equal(await call(socket, 'inc'), 1)
+  t.equal((await http('GET', '/session', cookie)).count, 1, 'read-your-writes: HTTP after the ack sees it')
+  t.equal(await call(socket, 'inc-async'), 2)
+  t.equal((await http('GET', '/session', cookie)).count, 2)
+  t.equal(await call(socket, 'ack-first'), 'early')
+  t.equal((await http('GET', '/session', cookie)).early, true, 'an ack called before the change still waits for the save')
+  t.equal(await call(socket, 'ack-later'), 'late')
+  t.equal((await http('GET', '/session', cookie)).later, true, 'an ack called after the listener returned waits too')
+  t.equal((await http('GET', '/session', cookie)).connections, 1, 'the connection listener change was saved')
+})
+
+t.test('unchanged sessions cause no store write; events without ack are saved too', async (t) => {
+  const store = new CountingStore()
+  const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  await call(socket, 'inc')
+  const writes = store.writes
+  const reads = store.reads
+  for (let i = 0; i < 20; i++) t.equal(await call(socket, 'read'), 1)
+  t.equal(store.writes, writes, 'no writes for 20 read-only events')
+  t.equal(store.reads, reads, 'no reads either')
+  socket.emit('set', 'color', 'blue')
+  t.equal(await call(socket, 'read'), 1)
+  t.equal((await http('GET', '/session', cookie)).color, 'blue')
+  t.equal(await call(socket, 'remove', 'color'), undefined)
+  t.equal((await http('GET', '/session', cookie)).color, undefined, 'a deleted key is deleted in the store')
+})
+
+t.test('merge, not overwrite: a key written over HTTP after the handshake survives a socket save', async (t) => {
+  const { login, connected, http } = await startApp(t, { setup: handlers })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  await http('POST', '/set', cookie, { cart: ['book'] })
+  t.equal(await call(socket, 'inc'), 1)
+  const data = await http('GET', '/session', cookie)
+  t.same(data.cart, ['book'], 'the cart added over HTTP is still there')
+  t.equal(data.count, 1)
+  t.equal(await call(socket, 'inc'), 2)
+  t.same((await http('GET', '/session', cookie)).cart, ['book'])
+})
+
+t.test('a key written over HTTP reaches the live session at its next save', async (t) => {
+  const { login, connected, http } = await startApp(t, {
+    setup: (app) => {
+      handlers(app)
+      app.io.on('connection', (socket: any) => {
+        socket.on('cart', (ack: (v: unknown) => void) => ack(socket.session.cart ?? null))
+      })
+    }
+  })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  await http('POST', '/set', cookie, { cart: ['pen'] })
+  await call(socket, 'inc')
+  t.same(await call(socket, 'cart'), ['pen'])
+  await http('POST', '/set', cookie, { user: 'renamed' })
+  await http('POST', '/set', cookie, { cart: null })
+  await call(socket, 'inc')
+  t.same(await call(socket, 'cart'), null)
+})
+
+t.test('two tabs of one session share one live session: 50 + 50 increments make 100', async (t) => {
+  const store = new CountingStore()
+  const { app, login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
+  const cookie = await login()
+  const a = await connected({ extraHeaders: { cookie } })
+  const b = await connected({ extraHeaders: { cookie }, transports: ['polling'] })
+  await Promise.all([a, b].map(async (socket) => {
+    for (let i = 0; i < 50; i++) await call(socket, i % 2 === 0 ? 'inc' : 'inc-async')
+  }))
+  t.equal((await http('GET', '/session', cookie)).count, 100)
+  const sockets = [...app.io.of('/').sockets.values()] as any[]
+  t.equal(sockets.length, 2)
+  t.equal(sockets[0].session, sockets[1].session, 'one session object for both sockets')
+  t.equal((await http('GET', '/session', cookie)).connections, 2)
+})
+
+t.test('the live session is released with its last socket, and a new one is loaded fresh', async (t) => {
+  const { login, connected, http } = await startApp(t, { setup: handlers })
+  const cookie = await login()
+  const a = await connected({ extraHeaders: { cookie } })
+  await call(a, 'inc')
+  const closed = next(a, 'disconnect')
+  a.disconnect()
+  await closed
+  await http('POST', '/set', cookie, { count: 41 })
+  const b = await connected({ extraHeaders: { cookie } })
+  t.equal(await call(b, 'inc'), 42, 'the new socket read the store, not a stale copy')
+})
+
+t.test('a failed save is logged and told to the client before the ack; nothing crashes', async (t) => {
+  const store = new CountingStore()
+  const logs: any[] = []
+  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
+  const { login, connected, http } = await startApp(t, { session: { store }, fastify: { logger: { stream, level: 'error' } }, setup: handlers })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  store.fail = true
+  const order: string[] = []
+  socket.on('session:error', (payload) => order.push(`error:${payload.code}`))
+  order.push(`ack:${await call(socket, 'inc')}`)
+  t.same(order, ['error:SESSION_SAVE_FAILED', 'ack:1'])
+  t.ok(logs.some((l) => /session save failed/.test(l.msg) && l.err), 'logged with the error')
+  t.notOk(JSON.stringify(logs).includes(cookie.split('=')[1]), 'the cookie is never logged')
+  store.fail = false
+  t.equal(await call(socket, 'inc'), 2)
+  t.equal((await http('GET', '/session', cookie)).count, 2, 'the next save writes the change that failed before')
+})
+
+t.test('listeners that throw or reject are logged; the session is still saved and the server stays up', async (t) => {
+  const logs: any[] = []
+  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
+  const { login, connected, http } = await startApp(t, { fastify: { logger: { stream, level: 'error' } }, setup: handlers })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  t.equal(await call(socket, 'throw'), 'thrown')
+  t.equal(await call(socket, 'reject'), 'rejected')
+  const data = await http('GET', '/session', cookie)
+  t.equal(data.beforeThrow, true)
+  t.equal(data.beforeReject, true)
+  t.equal(logs.filter((l) => /listener failed/.test(l.msg)).length, 2)
+  t.same(logs.map((l) => l.event).filter(Boolean), ['throw', 'reject'])
+})
+
+t.test('saves of one session run in order, and a slow save holds only its own acks', async (t) => {
+  const store = new CountingStore()
+  const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  store.slow = 20
+  const before = store.writes
+  const results = await Promise.all([call(socket, 'inc'), call(socket, 'inc'), call(socket, 'inc'), call(socket, 'read')])
+  t.same(results.slice(0, 3), [1, 2, 3])
+  t.equal(store.writes - before, 2, 'the first save runs alone; the two changes made meanwhile share the next save')
+  t.equal((await http('GET', '/session', cookie)).count, 3)
+})
+
+t.test('autoSave: false saves nothing by itself; save() still merges', async (t) => {
+  const store = new CountingStore()
+  const { login, connected, http } = await startApp(t, {
+    session: { store },
+    plugin: { autoSave: false },
+    setup: (app) => {
+      handlers(app)
+      app.io.on('connection', (socket: any) => {
+        socket.on('save', async (ack: (v: unknown) => void) => { await socket.session.save(); ack('saved') })
+      })
+    }
+  })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  const writes = store.writes
+  t.equal(await call(socket, 'inc'), 1)
+  t.equal(store.writes, writes)
+  t.equal((await http('GET', '/session', cookie)).count, undefined)
+  await http('POST', '/set', cookie, { cart: ['cup'] })
+  t.equal(await call(socket, 'save'), 'saved')
+  const data = await http('GET', '/session', cookie)
+  t.equal(data.count, 1)
+  t.same(data.cart, ['cup'])
+})
+
+t.test('once, off, onAny and offAny keep working with autosave', async (t) => {
+  const { login, connected, http } = await startApp(t, {
+    setup: (app) => {
+      app.io.on('connection', (socket: any) => {
+        const once = (ack: (v: unknown) => void): void => { socket.session.once = (socket.session.once ?? 0) + 1; ack('once') }
+        socket.once('once', once)
+        const removed = (ack: (v: unknown) => void): void => ack('removed listener ran')
+        socket.on('removed', removed)
+        socket.off('removed', removed)
+        socket.prependListener('removed', (ack: (v: unknown) => void) => ack('kept'))
+        const any = (event: string): void => { socket.session.lastEvent = event }
+        socket.onAny(any)
+        socket.on('stop-any', (ack: (v: unknown) => void) => { socket.offAny(any); ack('ok') })
+        socket.on('ping', (ack: (v: unknown) => void) => ack(socket.listeners('once').length))
+      })
+    }
+  })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  t.equal(await call(socket, 'once'), 'once')
+  t.equal(await call(socket, 'ping'), 0, 'the once listener removed itself')
+  t.equal(await call(socket, 'removed'), 'kept')
+  t.equal((await http('GET', '/session', cookie)).lastEvent, 'removed', 'onAny listeners save too')
+  await call(socket, 'stop-any')
+  await call(socket, 'ping')
+  t.equal((await http('GET', '/session', cookie)).lastEvent, 'stop-any', 'offAny removed it')
+  t.equal((await http('GET', '/session', cookie)).once, 1)
+})
+
+t.test('connection listeners added before the plugin, and removed ones, are handled', async (t) => {
+  const { login, connected, http, app } = await startApp(t, {
+    setup: (app) => {
+      const removed = (socket: any): void => { socket.session.removed = true }
+      app.io.on('connection', removed)
+      app.io.off('connection', removed)
+      app.io.once('connection', (socket: any) => { socket.session.first = true })
+    }
+  })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const data = await http('GET', '/session', cookie)
+  t.equal(data.first, true)
+  t.equal(data.removed, undefined)
+  t.equal(app.io.listeners('connection').length, 1, 'only the plugin listener is left')
+  socket.disconnect()
+})

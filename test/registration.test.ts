@@ -1,0 +1,100 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import fp from 'fastify-plugin'
+import cookie from '@fastify/cookie'
+import session from '@fastify/session'
+import socketio from 'fastify-socket.io'
+import { Type } from 'typebox'
+import socketSession, { fastifySocketIoSession } from '../plugin/index.js'
+import { SECRET } from './helpers.js'
+
+// ---- Registration errors: thrown at ready(), FST_-prefixed, naming the fix ----
+
+async function ready (register: (app: any) => Promise<void> | void): Promise<any> {
+  const app = Fastify()
+  try {
+    await register(app)
+    await app.ready()
+    return undefined
+  } catch (err) {
+    return err
+  } finally {
+    await app.close()
+  }
+}
+
+const full = (options: unknown) => async (app: any) => {
+  await app.register(cookie)
+  await app.register(session, { secret: SECRET, cookie: { secure: false } })
+  await app.register(socketio.default)
+  await app.register(socketSession, options)
+}
+
+t.test('the named export is the default export', async (t) => {
+  t.equal(fastifySocketIoSession, socketSession)
+})
+
+t.test('missing dependencies are reported by name', async (t) => {
+  const noSession = await ready(async (app) => {
+    await app.register(cookie)
+    await app.register(socketio.default)
+    await app.register(socketSession)
+  })
+  t.match(noSession, { code: /^FST_/, message: /dependency '@fastify\/session' of plugin 'fastify-socket.io-session' is not registered/ })
+  const noCookie = await ready(async (app) => {
+    await app.register(socketio.default)
+    await app.register(socketSession)
+  })
+  t.match(noCookie, { code: /^FST_/, message: /dependency '@fastify\/cookie' of plugin 'fastify-socket.io-session' is not registered/ })
+  const noIo = await ready(async (app) => {
+    await app.register(cookie)
+    await app.register(session, { secret: SECRET })
+    await app.register(socketSession)
+  })
+  t.match(noIo, { code: 'FST_SIO_SESSION_NO_SOCKETIO', message: /fastify.io is missing; register fastify-socket.io/ })
+})
+
+t.test('an "io" that is not a Socket.IO server', async (t) => {
+  const err = await ready(async (app) => {
+    await app.register(cookie)
+    await app.register(session, { secret: SECRET })
+    app.decorate('io', {})
+    await app.register(socketSession)
+  })
+  t.match(err, { code: 'FST_SIO_SESSION_NO_SOCKETIO', message: /fastify.io is not a Socket.IO server; register fastify-socket.io/ })
+})
+
+t.test('an unsupported session plugin', async (t) => {
+  const err = await ready(async (app) => {
+    await app.register(cookie)
+    await app.register(fp(async (app: any) => {
+      app.decorate('decryptSession', (_id: string, request: any, done: () => void) => { request.session = {}; done() })
+    }, { name: '@fastify/session' }))
+    await app.register(socketio.default)
+    await app.register(socketSession)
+  })
+  t.match(err, { code: 'FST_SIO_SESSION_UNSUPPORTED_SESSION', message: /@fastify\/session@11/ })
+})
+
+t.test('bad options', async (t) => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ requireSession: 'yes' }, /"requireSession" must be a boolean/],
+    [{ autoSave: 1 }, /"autoSave" must be a boolean/],
+    [{ allowMissingOrigin: null }, /"allowMissingOrigin" must be a boolean/],
+    [{ cookieName: '' }, /"cookieName" must be a non-empty string/],
+    [{ cookiePrefix: 3 }, /"cookiePrefix" must be a string/],
+    [{ errorEvent: {} }, /"errorEvent" must be a non-empty string/],
+    [{ auth: 'Type.Object' }, /"auth" must be a TypeBox schema/],
+    [{ query: [] }, /"query" must be a TypeBox schema/],
+    [{ auth: Type.String({ pattern: '(' }) }, /"auth" is not a valid TypeBox schema/],
+    [{ allowedOrigins: 'https://a.example' }, /"allowedOrigins" must be an array/],
+    [{ allowedOrigins: [42] }, /"allowedOrigins" must be an array/],
+    [{ allowedOrigins: ['a.example'] }, /"a\.example" is not an origin/],
+    [{ secret: 'x' }, /unknown option "secret"; known options are auth, query/]
+  ]
+  for (const [options, message] of cases) {
+    const err = await ready(full(options))
+    t.match(err, { code: 'FST_SIO_SESSION_BAD_OPTION', message }, JSON.stringify(options))
+  }
+  t.equal(await ready(full({ prefix: '/x', logLevel: 'warn' })), undefined, 'Fastify\'s own register options are accepted')
+})

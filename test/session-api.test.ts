@@ -1,0 +1,140 @@
+import t from 'tap'
+import { MemoryStore } from '@fastify/session'
+import { startApp, call } from './helpers.js'
+
+// ---- socket.session has the API of request.session ----
+
+const api = (app: any): void => {
+  app.io.on('connection', (socket: any) => {
+    const s = socket.session
+    socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s.get(key) ?? null))
+    socket.on('set', (key: string, value: unknown, ack: (v: unknown) => void) => { s.set(key, value); ack(s.isModified()) })
+    socket.on('modified', (ack: (v: unknown) => void) => ack(s.isModified()))
+    socket.on('save-cb', (ack: (v: unknown) => void) => { s.save((err: any) => ack(err?.code ?? 'ok')) })
+    socket.on('save', async (ack: (v: unknown) => void) => { await s.save().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack(s.user ?? null), (err: any) => ack(err.code)) })
+    socket.on('reload-cb', (ack: (v: unknown) => void) => { s.reload((err: any) => ack(err?.code ?? s.user ?? null)) })
+    socket.on('destroy', async (ack: (v: unknown) => void) => { await s.destroy().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('destroy-cb', (ack: (v: unknown) => void) => { s.destroy((err: any) => ack(err?.code ?? 'ok')) })
+    socket.on('regenerate', async (ack: (v: unknown) => void) => { await s.regenerate().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('regenerate-cb', (ack: (v: unknown) => void) => { s.regenerate(['user'], (err: any) => ack(err?.code ?? 'ok')) })
+    socket.on('touch', (ack: (v: unknown) => void) => { s.touch(); ack(new Date(s.cookie.expires).getTime()) })
+    socket.on('id', (ack: (v: unknown) => void) => ack([typeof s.sessionId, typeof s.encryptedSessionId]))
+  })
+}
+
+t.test('get, set, isModified, sessionId', async (t) => {
+  const { login, connected, http } = await startApp(t, { setup: api })
+  const cookie = await login({ user: 'ada' })
+  const socket = await connected({ extraHeaders: { cookie } })
+  t.equal(await call(socket, 'get', 'user'), 'ada')
+  t.equal(await call(socket, 'modified'), false)
+  t.equal(await call(socket, 'set', 'theme', 'dark'), true, 'isModified right after a change')
+  t.equal(await call(socket, 'modified'), false, 'and false once it was saved')
+  t.equal((await http('GET', '/session', cookie)).theme, 'dark')
+  t.same(await call(socket, 'id'), ['string', 'string'])
+})
+
+t.test('save() and save(callback) merge; reload() takes the store copy', async (t) => {
+  const { login, connected, http } = await startApp(t, { plugin: { autoSave: false }, setup: api })
+  const cookie = await login({ user: 'ada' })
+  const socket = await connected({ extraHeaders: { cookie } })
+  await call(socket, 'set', 'a', 1)
+  t.equal(await call(socket, 'save-cb'), 'ok')
+  t.equal(await call(socket, 'save'), 'ok', 'a save with nothing changed succeeds')
+  t.equal((await http('GET', '/session', cookie)).a, 1)
+  await http('POST', '/set', cookie, { user: 'grace' })
+  await call(socket, 'set', 'local', true)
+  t.equal(await call(socket, 'reload'), 'grace')
+  t.equal(await call(socket, 'get', 'local'), null, 'reload drops unsaved local changes')
+  await http('POST', '/set', cookie, { user: 'linus' })
+  t.equal(await call(socket, 'reload-cb'), 'linus')
+})
+
+t.test('touch() extends the expiry and saves the cookie', async (t) => {
+  const store = new MemoryStore()
+  const { login, connected } = await startApp(t, { session: { store, cookie: { secure: false, maxAge: 60_000 } }, setup: api })
+  const cookie = await login({ user: 'ada' })
+  const socket = await connected({ extraHeaders: { cookie } })
+  const [id] = [...(store as any).store.keys()]
+  const before = new Date((store as any).store.get(id).cookie.expires).getTime()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  const touched = await call(socket, 'touch')
+  t.ok(touched > before, 'the expiry moved forward')
+  t.equal(new Date((store as any).store.get(id).cookie.expires).getTime(), touched, 'and was written to the store')
+})
+
+t.test('destroy() removes the session; later changes are never written (no resurrection)', async (t) => {
+  const store = new MemoryStore()
+  const { login, connected, http } = await startApp(t, { session: { store }, setup: api })
+  const cookie = await login({ user: 'ada' })
+  const socket = await connected({ extraHeaders: { cookie } })
+  const other = await connected({ extraHeaders: { cookie } })
+  t.equal(await call(socket, 'destroy'), 'ok')
+  t.equal((store as any).store.size, 0)
+  t.equal(await call(other, 'get', 'user'), null, 'the other socket of the session sees it emptied')
+  const errors: any[] = []
+  other.on('session:error', (e) => errors.push(e))
+  t.equal(await call(other, 'set', 'x', 1), true)
+  t.same(errors, [{ code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' }])
+  t.equal((store as any).store.size, 0, 'the session was not resurrected')
+  t.equal(await call(other, 'save'), 'FST_SIO_SESSION_GONE')
+  t.equal(await call(other, 'reload'), 'FST_SIO_SESSION_GONE')
+  t.same(await http('GET', '/session', cookie), {}, 'HTTP sees no session')
+})
+
+t.test('a session destroyed over HTTP is not resurrected by a socket save', async (t) => {
+  const store = new MemoryStore()
+  const { url, login, connected } = await startApp(t, {
+    session: { store },
+    setup: (app) => {
+      api(app)
+      app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
+    }
+  })
+  const cookie = await login({ user: 'ada' })
+  const socket = await connected({ extraHeaders: { cookie } })
+  await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
+  t.equal((store as any).store.size, 0)
+  const errors: any[] = []
+  socket.on('session:error', (e) => errors.push(e))
+  await call(socket, 'set', 'cart', ['x'])
+  t.equal(errors.length, 1, 'the client was told')
+  t.equal((store as any).store.size, 0, 'still gone')
+  t.equal(await call(socket, 'reload'), 'FST_SIO_SESSION_GONE')
+})
+
+t.test('destroy(callback), and a destroy that fails', async (t) => {
+  class Store extends MemoryStore {
+    fail = false
+    destroy (id: string, done: (err?: unknown) => void): void {
+      if (this.fail) return done(new Error('cannot delete'))
+      super.destroy(id, done)
+    }
+  }
+  const store = new Store()
+  const { login, connected } = await startApp(t, { session: { store }, setup: api })
+  const socket = await connected({ extraHeaders: { cookie: await login({ user: 'ada' }) } })
+  store.fail = true
+  t.equal(await call(socket, 'destroy-cb'), 'FST_SIO_SESSION_STORE')
+  t.equal(await call(socket, 'get', 'user'), 'ada', 'a failed destroy loses nothing')
+  store.fail = false
+  t.equal(await call(socket, 'destroy-cb'), 'ok')
+})
+
+t.test('regenerate() is refused over a socket, with the reason', async (t) => {
+  const { login, connected } = await startApp(t, { setup: api })
+  const socket = await connected({ extraHeaders: { cookie: await login({ user: 'ada' }) } })
+  t.equal(await call(socket, 'regenerate'), 'FST_SIO_SESSION_REGENERATE')
+  t.equal(await call(socket, 'regenerate-cb'), 'FST_SIO_SESSION_REGENERATE')
+  t.equal(await call(socket, 'get', 'user'), 'ada')
+})
+
+t.test('a socket without a stored session cannot save, reload or destroy it', async (t) => {
+  const { connected } = await startApp(t, { setup: api })
+  const socket = await connected()
+  t.equal(await call(socket, 'set', 'x', 1), true)
+  t.equal(await call(socket, 'save'), 'ok', 'nothing to write: the empty session is never stored')
+  t.equal(await call(socket, 'reload'), 'FST_SIO_SESSION_NOT_STORED')
+  t.equal(await call(socket, 'destroy'), 'FST_SIO_SESSION_NOT_STORED')
+})
