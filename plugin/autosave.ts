@@ -41,8 +41,8 @@ function afterSave (h: AutosaveContext, socket: Socket, live: LiveSession, then?
 
 /** Runs one listener; once it finished (sync or async), saves a changed session, then releases its ack. */
 function runListener (h: AutosaveContext, socket: SessionSocket, fn: Listener, args: unknown[], event: string): unknown {
-  const live = socket[kSession]
-  if (live === undefined) return fn.apply(socket, args)
+  // Bound at connection, before any listener of the socket can run (events of a loading socket wait).
+  const live = socket[kSession] as LiveSession
   let finished = false
   let held: unknown[] | undefined
   let ack: ((...reply: unknown[]) => void) | undefined

@@ -25,15 +25,11 @@ export interface Accepted { id: string, stored: Stored }
 /** Longest Origin text written to the log. */
 const MAX_LOGGED_ORIGIN = 200
 
-/** The signed session id from the Cookie header, with @fastify/session's name and prefix; never throws. */
+/** The signed session id from the Cookie header, with @fastify/session's name and prefix. */
 function signedSessionId (h: HandshakeContext, header: unknown): string | undefined {
   if (typeof header !== 'string' || header.length === 0) return undefined
-  let value: string | undefined
-  try {
-    value = h.parseCookie(header)[h.options.cookieName]
-  } catch {
-    return undefined
-  }
+  // @fastify/cookie's parser never throws on a string: undecodable values come back as they are.
+  const value = h.parseCookie(header)[h.options.cookieName]
   const prefix = h.options.cookiePrefix
   if (typeof value !== 'string' || !value.startsWith(prefix)) return undefined
   return value.slice(prefix.length)
@@ -41,10 +37,9 @@ function signedSessionId (h: HandshakeContext, header: unknown): string | undefi
 
 /** Whether a stored session's cookie has expired (the check @fastify/session makes on load). */
 function expired (stored: Stored): boolean {
-  const cookie = stored.cookie as { originalExpires?: unknown, expires?: unknown } | undefined
-  const when = cookie?.originalExpires ?? cookie?.expires
-  if (when === undefined || when === null) return false
-  return new Date(when as string).getTime() <= Date.now()
+  const cookie = (stored.cookie ?? {}) as { originalExpires?: unknown, expires?: unknown }
+  const when = cookie.originalExpires ?? cookie.expires
+  return when != null && new Date(when as string).getTime() <= Date.now()
 }
 
 function refuse (h: HandshakeContext, socket: Socket, code: ClientCode, errors?: ValidationIssue[]): Refusal {

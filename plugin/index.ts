@@ -44,7 +44,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     autosave.wrapNamespace(nsp)
     ;(Object.getPrototypeOf(nsp) as Namespace).prependListener.call(nsp, 'connection', connection)
   }
-  install(io.of('/'))
+  for (const nsp of io._nsps.values()) install(nsp)
   io.on('new_namespace', install)
 
   // fastify.close(): save what is queued, then close every client so the HTTP server can stop.

@@ -146,11 +146,6 @@ export class LiveSessions {
     if (live.sockets.size === 0 && live.id !== undefined && this.byId.get(live.id) === live) this.byId.delete(live.id)
   }
 
-  /** How many live sessions this process holds. */
-  get size (): number {
-    return this.byId.size
-  }
-
   /** Saves every live session's changes; resolves when all saves finished. */
   async flushAll (): Promise<void> {
     await Promise.all([...this.byId.values()].map((live) => live.flush()))

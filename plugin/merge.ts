@@ -98,14 +98,10 @@ export function absorb (session: Data, base: Snapshot, stored: Data, written?: M
 
 /** Replaces the live session's data with the store's copy (reload): local changes are dropped. */
 export function replaceWith (session: Data, base: Snapshot, stored: Data): void {
-  for (const key of Object.keys(session)) {
-    if (key !== 'cookie' && !(key in stored)) delete session[key]
-  }
   base.clear()
-  for (const key of Object.keys(stored)) {
-    const text = json(stored[key])
-    if (text === undefined) continue
-    put(session, key, text)
-    base.set(key, text)
+  for (const [key, text] of snapshot(stored)) base.set(key, text)
+  for (const key of Object.keys(session)) {
+    if (key !== 'cookie' && !base.has(key)) delete session[key]
   }
+  for (const [key, text] of base) put(session, key, text)
 }

@@ -97,7 +97,7 @@ const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 
 
 /** Checks the user's options and fills in defaults; throws FST_SIO_SESSION_BAD_OPTION naming the fix. */
 export function resolveOptions (input: unknown): ResolvedOptions {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) bad('options must be an object')
+  // Fastify hands every plugin an options object (it refuses anything else at register()).
   const options = input as Record<string, unknown>
   for (const name of Object.keys(options)) {
     if (!known.has(name)) bad(`unknown option "${name}"; known options are ${[...known].slice(3).join(', ')}`)

@@ -14,7 +14,7 @@ export type HandshakeCheck = (input: unknown) => Checked
 const forbidden = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** At most this many problems are reported, so a huge bad payload yields a small reply. */
-const MAX_ISSUES = 10
+const MAX_ISSUES = 5
 
 /** Paths are cut to this length: a key is the client's text, and a reply should stay small. */
 const MAX_PATH = 200

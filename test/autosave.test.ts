@@ -51,6 +51,7 @@ function handlers (app: any): void {
     socket.on('read', (ack: (v: unknown) => void) => ack(socket.session.count ?? 0))
     socket.on('set', (key: string, value: unknown) => { socket.session[key] = value })
     socket.on('remove', (key: string, ack: () => void) => { delete socket.session[key]; ack() })
+    socket.on('undefine', (key: string, ack: () => void) => { socket.session[key] = undefined; ack() })
     socket.on('throw', (ack: (v: unknown) => void) => {
       socket.session.beforeThrow = true
       ack('thrown')
@@ -245,6 +246,7 @@ t.test('once, off, onAny and offAny keep working with autosave', async (t) => {
         const any = (event: string): void => { socket.session.lastEvent = event }
         socket.onAny(any)
         socket.on('stop-any', (ack: (v: unknown) => void) => { socket.offAny(any); ack('ok') })
+        socket.on('stop-all-any', (ack: (v: unknown) => void) => { socket.onAny(any); socket.offAny(() => {}); socket.offAny(); ack('ok') })
         socket.on('ping', (ack: (v: unknown) => void) => ack(socket.listeners('once').length))
       })
     }
@@ -259,6 +261,9 @@ t.test('once, off, onAny and offAny keep working with autosave', async (t) => {
   await call(socket, 'ping')
   t.equal((await http('GET', '/session', cookie)).lastEvent, 'stop-any', 'offAny removed it')
   t.equal((await http('GET', '/session', cookie)).once, 1)
+  await call(socket, 'stop-all-any')
+  await call(socket, 'ping')
+  t.equal((await http('GET', '/session', cookie)).lastEvent, 'stop-any', 'offAny() removed every catch-all listener: ping did not set it')
 })
 
 t.test('connection listeners added before the plugin, and removed ones, are handled', async (t) => {
@@ -267,6 +272,7 @@ t.test('connection listeners added before the plugin, and removed ones, are hand
       const removed = (socket: any): void => { socket.session.removed = true }
       app.io.on('connection', removed)
       app.io.off('connection', removed)
+      app.io.off('connection', () => {})
       app.io.once('connection', (socket: any) => { socket.session.first = true })
     }
   })
@@ -278,4 +284,76 @@ t.test('connection listeners added before the plugin, and removed ones, are hand
   t.equal(data.removed, undefined)
   t.equal(app.io.listeners('connection').length, 1, 'only the plugin listener is left')
   socket.disconnect()
+})
+
+t.test('listener methods refuse non-functions as Node does, and off() of an unknown listener is harmless', async (t) => {
+  const { login, connected, app } = await startApp(t, {
+    setup: (app) => {
+      app.io.on('connection', (socket: any) => {
+        socket.on('bad', (ack: (v: unknown) => void) => {
+          const codes: string[] = []
+          for (const call of [() => socket.on('x', 42), () => socket.once('x', 'no')]) {
+            try { call() } catch (err: any) { codes.push(err.code ?? err.name) }
+          }
+          socket.off('never-added', () => {})
+          ack(codes)
+        })
+      })
+    }
+  })
+  let thrown: any
+  try { app.io.on('connection', 42 as any) } catch (err) { thrown = err }
+  t.equal(thrown?.code, 'ERR_INVALID_ARG_TYPE')
+  const socket = await connected({ extraHeaders: { cookie: await login() } })
+  t.same(await call(socket, 'bad'), ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE'])
+})
+
+t.test('a key set to undefined is removed, as JSON drops it', async (t) => {
+  const { login, connected, http } = await startApp(t, { setup: handlers })
+  const cookie = await login({ theme: 'dark' })
+  const socket = await connected({ extraHeaders: { cookie } })
+  socket.emit('set', 'pending', 1)
+  await call(socket, 'read')
+  t.equal((await http('GET', '/session', cookie)).pending, 1)
+  await call(socket, 'remove', 'nothing')
+  await call(socket, 'undefine', 'theme')
+  t.equal((await http('GET', '/session', cookie)).theme, undefined)
+})
+
+t.test('namespaces created before the plugin was registered get sessions too', async (t) => {
+  const { login, connected, http } = await startApp(t, {
+    beforePlugin: (app) => {
+      app.io.of('/early').on('connection', (socket: any) => {
+        socket.on('who', (ack: (v: unknown) => void) => { socket.session.early = true; ack(socket.session.user ?? null) })
+      })
+    }
+  })
+  const cookie = await login({ user: 'ada' })
+  const socket = await connected({ extraHeaders: { cookie } }, '/early')
+  t.equal(await call(socket, 'who'), 'ada')
+  t.equal((await http('GET', '/session', cookie)).early, true)
+})
+
+t.test('a key removed over HTTP while this process changed it: the local change wins', async (t) => {
+  const { login, connected, http } = await startApp(t, {
+    plugin: { autoSave: false },
+    setup: (app) => {
+      handlers(app)
+      app.io.on('connection', (socket: any) => {
+        socket.on('save', async (ack: (v: unknown) => void) => { await socket.session.save(); ack(socket.session.note ?? null) })
+      })
+      app.post('/drop', async (request) => { delete (request.session as any).note; delete (request.session as any).other; return {} })
+    }
+  })
+  const cookie = await login({ note: 'old', other: 'x' })
+  const a = await connected({ extraHeaders: { cookie } })
+  a.emit('set', 'note', 'mine')
+  await call(a, 'read')
+  await http('POST', '/drop', cookie)
+  t.equal((await http('GET', '/session', cookie)).note, undefined)
+  await connected({ extraHeaders: { cookie } })
+  t.equal(await call(a, 'save'), 'mine')
+  const data = await http('GET', '/session', cookie)
+  t.equal(data.note, 'mine', 'the unsaved local value was kept and written')
+  t.equal(data.other, undefined, 'the key removed over HTTP and untouched here stays removed')
 })

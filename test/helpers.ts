@@ -16,6 +16,8 @@ export interface AppOptions {
   session?: Partial<FastifySessionOptions>
   io?: Partial<ServerOptions>
   fastify?: FastifyServerOptions
+  /** Runs after fastify-socket.io is registered, before this plugin. */
+  beforePlugin?: (app: FastifyInstance) => void
   /** Runs after the plugin is registered, before listen. */
   setup?: (app: FastifyInstance) => void | Promise<void>
 }
@@ -44,6 +46,7 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
   await app.register(session, { secret: SECRET, cookie: { secure: false }, ...options.session } as FastifySessionOptions)
   // fastify-socket.io 4 types a CommonJS default export: under NodeNext, its plugin is `.default`.
   await app.register(socketio.default, { ...options.io })
+  if (options.beforePlugin) await app.after().then(() => options.beforePlugin?.(app))
   await app.register(socketSession, { cookieName, ...options.plugin })
 
   app.post('/login', async (request) => {
@@ -64,7 +67,8 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
   await options.setup?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
-  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const scheme = options.fastify && 'https' in options.fastify ? 'https' : 'http'
+  const url = `${scheme}://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
 
   const clients: ClientSocket[] = []
   const client: TestApp['client'] = (opts = {}, namespace = '/') => {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { MemoryStore } from '@fastify/session'
 import { startApp, call, next } from './helpers.js'
 
 // ---- Connection-state recovery: Socket.IO skips middlewares, the session is still loaded ----
@@ -13,6 +14,14 @@ const handlers = (app: any): void => {
     socket.on('whoami', (ack: (v: unknown) => void) => ack({ user: socket.session.user ?? null, recovered: socket.recovered }))
     socket.on('inc', (ack: (v: unknown) => void) => { socket.session.count = (socket.session.count ?? 0) + 1; ack(socket.session.count) })
   })
+}
+
+/** A memory store whose reads take `delay` ms. */
+class SlowStore extends MemoryStore {
+  delay = 0
+  get (id: string, done: (err: unknown, value?: any) => void): void {
+    setTimeout(() => super.get(id, done), this.delay)
+  }
 }
 
 /** A client that reconnects by itself, once it got the welcome broadcast. */
@@ -43,17 +52,21 @@ t.test('a recovered socket gets its session, and its connection listeners run wi
 })
 
 t.test('events sent right after recovery wait for the session', async (t) => {
-  const { login, connected } = await startApp(t, { io: recovery, setup: handlers })
+  const store = new SlowStore()
+  const { login, connected } = await startApp(t, { io: recovery, session: { store }, setup: handlers })
   const cookie = await login({ user: 'ada' })
   const socket = await recoverable(connected, cookie)
+  store.delay = 50
   socket.io.engine.close()
   const answers = await Promise.all([call(socket, 'inc'), call(socket, 'whoami')])
   t.same(answers, [1, { user: 'ada', recovered: true }], 'buffered events ran after the session loaded')
 })
 
 t.test('a recovered socket whose session is gone is told why and disconnected', async (t) => {
+  const store = new SlowStore()
   const { url, login, connected } = await startApp(t, {
     io: recovery,
+    session: { store },
     plugin: { requireSession: true },
     setup: (app) => {
       handlers(app)
@@ -65,7 +78,12 @@ t.test('a recovered socket whose session is gone is told why and disconnected', 
   await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
   const told = next(socket, 'session:error')
   const gone = new Promise((resolve) => socket.on('disconnect', (reason: string) => { if (reason !== 'forced close') resolve(reason) }))
+  const answered: unknown[] = []
+  store.delay = 100
+  // Sent while disconnected: the client buffers it and sends it right after the recovery handshake.
+  socket.once('disconnect', () => socket.emit('inc', (n: unknown) => answered.push(n)))
   socket.io.engine.close()
   t.same(await told, { code: 'SESSION_REQUIRED', message: 'a valid session is required' })
   t.equal(await gone, 'io server disconnect', 'a server-side disconnect: the client does not reconnect by itself')
+  t.same(answered, [], 'the event sent during recovery never reached a listener')
 })

@@ -18,6 +18,7 @@ const api = (app: any): void => {
     socket.on('destroy-cb', (ack: (v: unknown) => void) => { s.destroy((err: any) => ack(err?.code ?? 'ok')) })
     socket.on('regenerate', async (ack: (v: unknown) => void) => { await s.regenerate().then(() => ack('ok'), (err: any) => ack(err.code)) })
     socket.on('regenerate-cb', (ack: (v: unknown) => void) => { s.regenerate(['user'], (err: any) => ack(err?.code ?? 'ok')) })
+    socket.on('regenerate-cb-only', (ack: (v: unknown) => void) => { s.regenerate((err: any) => ack(err?.code ?? 'ok')) })
     socket.on('touch', (ack: (v: unknown) => void) => { s.touch(); ack(new Date(s.cookie.expires).getTime()) })
     socket.on('id', (ack: (v: unknown) => void) => ack([typeof s.sessionId, typeof s.encryptedSessionId]))
   })
@@ -36,7 +37,13 @@ t.test('get, set, isModified, sessionId', async (t) => {
 })
 
 t.test('save() and save(callback) merge; reload() takes the store copy', async (t) => {
-  const { login, connected, http } = await startApp(t, { plugin: { autoSave: false }, setup: api })
+  const { login, connected, http } = await startApp(t, {
+    plugin: { autoSave: false },
+    setup: (app) => {
+      api(app)
+      app.post('/undefine', async (request) => { (request.session as any).a = undefined; return {} })
+    }
+  })
   const cookie = await login({ user: 'ada' })
   const socket = await connected({ extraHeaders: { cookie } })
   await call(socket, 'set', 'a', 1)
@@ -49,6 +56,9 @@ t.test('save() and save(callback) merge; reload() takes the store copy', async (
   t.equal(await call(socket, 'get', 'local'), null, 'reload drops unsaved local changes')
   await http('POST', '/set', cookie, { user: 'linus' })
   t.equal(await call(socket, 'reload-cb'), 'linus')
+  await http('POST', '/undefine', cookie)
+  t.equal(await call(socket, 'reload'), 'linus')
+  t.equal(await call(socket, 'get', 'a'), null, 'a stored undefined value reloads as absent')
 })
 
 t.test('touch() extends the expiry and saves the cookie', async (t) => {
@@ -62,6 +72,8 @@ t.test('touch() extends the expiry and saves the cookie', async (t) => {
   const touched = await call(socket, 'touch')
   t.ok(touched > before, 'the expiry moved forward')
   t.equal(new Date((store as any).store.get(id).cookie.expires).getTime(), touched, 'and was written to the store')
+  t.equal(await call(socket, 'reload'), 'ada', 'a reload keeps the cookie\'s expiry')
+  t.equal(await call(socket, 'touch') >= touched, true)
 })
 
 t.test('destroy() removes the session; later changes are never written (no resurrection)', async (t) => {
@@ -127,6 +139,7 @@ t.test('regenerate() is refused over a socket, with the reason', async (t) => {
   const socket = await connected({ extraHeaders: { cookie: await login({ user: 'ada' }) } })
   t.equal(await call(socket, 'regenerate'), 'FST_SIO_SESSION_REGENERATE')
   t.equal(await call(socket, 'regenerate-cb'), 'FST_SIO_SESSION_REGENERATE')
+  t.equal(await call(socket, 'regenerate-cb-only'), 'FST_SIO_SESSION_REGENERATE')
   t.equal(await call(socket, 'get', 'user'), 'ada')
 })
 

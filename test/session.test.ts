@@ -86,6 +86,7 @@ t.test('bad cookies give an empty session that is never written', async (t) => {
   const foreign = new Signer('a foreign secret that is long enough to be valid').sign(id)
   const cases = {
     none: undefined,
+    others: 'theme=dark; lang=en',
     malformed: `${cookieName}=%E0%A4%A; =;;; ${cookieName}`,
     unsigned: `${cookieName}=${encodeURIComponent(id)}`,
     tampered: `${cookieName}=${encodeURIComponent(value.slice(0, -2) + 'xx')}`,
@@ -164,6 +165,8 @@ t.test('a store that throws, or reports ENOENT', async (t) => {
   class OddStore extends MemoryStore {
     get (id: string, done: (err: unknown, value?: any) => void): void {
       if (mode === 'throw') throw new Error('sync failure')
+      if (mode === 'string') return done('a string, not an Error')
+      if (mode === 'bare') return done(null, { user: 'no cookie field' })
       if (mode === 'enoent') return done(Object.assign(new Error('missing'), { code: 'ENOENT' }))
       super.get(id, done)
     }
@@ -173,9 +176,15 @@ t.test('a store that throws, or reports ENOENT', async (t) => {
   mode = 'throw'
   const err: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
   t.equal(err.data.code, 'SESSION_STORE_ERROR')
+  mode = 'string'
+  const err2: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
+  t.equal(err2.data.code, 'SESSION_STORE_ERROR')
   mode = 'enoent'
   const socket = await connected({ extraHeaders: { cookie } })
   t.equal((await call(socket, 'whoami')).user, null, 'ENOENT is no session, as in @fastify/session')
+  mode = 'bare'
+  const bare = await connected({ extraHeaders: { cookie } })
+  t.equal((await call(bare, 'whoami')).user, 'no cookie field', 'a stored session without a cookie field loads')
 })
 
 t.test('sockets of other namespaces get the session too', async (t) => {
