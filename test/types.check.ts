@@ -1,0 +1,58 @@
+// Type tests: compiled by `tsc --noEmit` in `npm test`; a typing regression fails the build.
+import Fastify from 'fastify'
+import type { FastifySessionObject } from '@fastify/session'
+import type { Server, Socket } from 'socket.io'
+import { Type, type Static } from 'typebox'
+import socketSession, { fastifySocketIoSession, ClientCodes, type ClientCode, type HandshakeData, type RefusalData, type SocketSessionOptions } from '../plugin/index.js'
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+type Expect<T extends true> = T
+type Covered = [
+  Expect<Equal<Socket['session'], FastifySessionObject>>,
+  Expect<Equal<ReturnType<Socket['session']['save']>, Promise<void>>>,
+  Expect<Equal<Socket['session']['sessionId'], string>>,
+  Expect<Equal<typeof fastifySocketIoSession, typeof socketSession>>,
+  Expect<Equal<ClientCode, 'ORIGIN_NOT_ALLOWED' | 'INVALID_AUTH' | 'INVALID_QUERY' | 'SESSION_REQUIRED' | 'SESSION_STORE_ERROR' | 'SESSION_SAVE_FAILED'>>,
+  Expect<Equal<RefusalData['code'], ClientCode>>
+]
+
+// Session data typed the @fastify/session way reaches socket.session.
+declare module 'fastify' {
+  interface Session { views?: number, user?: string }
+}
+
+const Auth = Type.Object({ token: Type.String() })
+const Query = Type.Object({ room: Type.Number(), admin: Type.Boolean({ default: false }) })
+type Data = HandshakeData<typeof Auth, typeof Query>
+
+type DataChecks = [
+  Expect<Equal<Data['auth'], Static<typeof Auth>>>,
+  Expect<Equal<Data['auth'], { token: string }>>,
+  Expect<Equal<Data['query'], { room: number, admin: boolean }>>
+]
+
+export async function usage (): Promise<void> {
+  const app = Fastify()
+  const options: SocketSessionOptions<typeof Auth, typeof Query> = { auth: Auth, query: Query, requireSession: true }
+  await app.register(socketSession, options)
+  // @ts-expect-error requireSession is a boolean
+  await app.register(socketSession, { requireSession: 'yes' })
+  const io = app.io as Server<{ inc: (ack: (n: number) => void) => void }, {}, {}, Data>
+  io.on('connection', (socket) => {
+    const room: number = socket.data.query.room
+    const token: string = socket.data.auth.token
+    const views: number | undefined = socket.session.views
+    socket.session.user = `${token}@${room}`
+    socket.on('inc', (ack) => {
+      socket.session.views = (views ?? 0) + 1
+      ack(socket.session.views)
+    })
+    // @ts-expect-error views is a number
+    socket.session.views = 'many'
+    // @ts-expect-error auth has no such field
+    void socket.data.auth.password
+  })
+  void ClientCodes.SESSION_REQUIRED
+}
+
+export type { Covered, DataChecks }
