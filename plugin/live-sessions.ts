@@ -50,6 +50,11 @@ export class LiveSession {
     return this.pending
   }
 
+  /** The save in progress or queued, if any. */
+  saving (): Promise<Error | undefined> | undefined {
+    return this.pending ?? this.running
+  }
+
   /** Takes the store's copy, dropping local changes; rejects when the store no longer has the session. */
   async reload (): Promise<void> {
     const id = this.storedId()
@@ -83,7 +88,7 @@ export class LiveSession {
 
   /** Waits for saves in progress (their errors were reported already). */
   private async settled (): Promise<void> {
-    await (this.pending ?? this.running)
+    await this.saving()
   }
 
   /** Empties the data and stops all future writes. */
@@ -140,10 +145,19 @@ export class LiveSessions {
     live.sockets.add(socket)
   }
 
-  /** Unbinds a socket; the live session is released with its last socket. */
+  /**
+   * Unbinds a socket. The live session is released with its last socket, once its saves finished: a socket
+   * of the same session that connects meanwhile binds to it, and so sees the changes still being written.
+   */
   release (socket: Socket, live: LiveSession): void {
     live.sockets.delete(socket)
-    if (live.sockets.size === 0 && live.id !== undefined && this.byId.get(live.id) === live) this.byId.delete(live.id)
+    const drop = (): void => {
+      if (live.sockets.size > 0 || this.byId.get(live.id as string) !== live) return
+      const saving = live.saving()
+      if (saving === undefined) this.byId.delete(live.id as string)
+      else void saving.then(drop)
+    }
+    drop()
   }
 
   /** Saves every live session's changes; resolves when all saves finished. */
