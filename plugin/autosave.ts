@@ -76,11 +76,11 @@ function runListener (h: AutosaveContext, socket: SessionSocket, fn: Listener, a
 
 // ---- Wrapping listeners ----
 
-const socketProto = Socket.prototype as unknown as Record<string, (...args: unknown[]) => unknown>
+const original = Socket.prototype as unknown as Record<string, (...args: unknown[]) => unknown>
 
 /** The wrappers of one registration: each listener function gets one wrapper, shared by every socket. */
 export function createAutosave (h: AutosaveContext): {
-  socketMethods: Record<string, (this: Socket, ...args: unknown[]) => unknown>
+  socketProto: object
   wrapNamespace: (nsp: Namespace) => void
 } {
   const eventWrappers = new WeakMap<Listener, Listener>()
@@ -116,16 +116,16 @@ export function createAutosave (h: AutosaveContext): {
   }
 
   const add = (name: string) => function (this: Socket, event: unknown, fn: unknown) {
-    return socketProto[name].call(this, event, eventWrapper(event, fn as Listener))
+    return original[name].call(this, event, eventWrapper(event, fn as Listener))
   }
   const remove = (name: string) => function (this: Socket, event: unknown, fn: unknown) {
-    return socketProto[name].call(this, event, eventWrappers.get(fn as Listener) ?? fn)
+    return original[name].call(this, event, eventWrappers.get(fn as Listener) ?? fn)
   }
   const addAny = (name: string) => function (this: Socket, fn: unknown) {
-    return socketProto[name].call(this, eventWrapper('*', fn as Listener))
+    return original[name].call(this, eventWrapper('*', fn as Listener))
   }
-  /** Own methods given to each socket: listeners added later are wrapped, removals find the wrapper. */
-  const socketMethods = {
+  /** Socket.IO's Socket prototype with listener methods that wrap, and removals that find the wrapper. */
+  const socketProto = Object.assign(Object.create(Socket.prototype) as object, {
     on: add('on'),
     addListener: add('addListener'),
     once: add('once'),
@@ -136,32 +136,32 @@ export function createAutosave (h: AutosaveContext): {
     onAny: addAny('onAny'),
     prependAny: addAny('prependAny'),
     offAny: function (this: Socket, fn?: unknown) {
-      return fn === undefined ? socketProto.offAny.call(this) : socketProto.offAny.call(this, eventWrappers.get(fn as Listener) ?? fn)
+      return fn === undefined ? original.offAny.call(this) : original.offAny.call(this, eventWrappers.get(fn as Listener) ?? fn)
     }
-  }
+  })
 
   /** Makes the namespace's connection listeners, present and future, save the session after they ran. */
   const wrapNamespace = (nsp: Namespace): void => {
     const emitter = nsp as unknown as Record<string, (...args: unknown[]) => unknown>
-    const original = Object.getPrototypeOf(nsp) as Record<string, (...args: unknown[]) => unknown>
+    const inherited = Object.getPrototypeOf(nsp) as Record<string, (...args: unknown[]) => unknown>
     for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
       emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
-        return original[name].call(this, event, connectionEvents.has(event) ? connectionWrapper(fn as Listener) : fn)
+        return inherited[name].call(this, event, connectionEvents.has(event) ? connectionWrapper(fn as Listener) : fn)
       }
     }
     for (const name of ['off', 'removeListener']) {
       emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
-        return original[name].call(this, event, connectionWrappers.get(fn as Listener) ?? fn)
+        return inherited[name].call(this, event, connectionWrappers.get(fn as Listener) ?? fn)
       }
     }
     for (const event of connectionEvents) {
       const present = nsp.rawListeners(event as 'connection') as Listener[]
       nsp.removeAllListeners(event as 'connection')
-      for (const fn of present) original.on.call(nsp, event, connectionWrapper(fn))
+      for (const fn of present) inherited.on.call(nsp, event, connectionWrapper(fn))
     }
   }
 
-  return { socketMethods, wrapNamespace }
+  return { socketProto, wrapNamespace }
 }
 
 /** The namespace events whose listeners receive a new socket. */

@@ -1,4 +1,4 @@
-import type { Socket } from 'socket.io'
+import { Socket } from 'socket.io'
 import { kLoading, kSession, type SessionSocket } from './autosave.js'
 import { Refusal } from './errors.js'
 import { runHandshake, type Accepted, type HandshakeContext } from './handshake.js'
@@ -8,21 +8,17 @@ import { kLive, type SocketSessionClass } from './socket-session.js'
 // ---- Binding sockets to live sessions ----
 
 /** What the handshake left for the connection: the stored session, or null for none. */
-const kAccepted = Symbol('fastify-socket.io-session.accepted')
-
-type Pending = SessionSocket & { [kAccepted]?: Accepted | null }
+const handshakes = new WeakMap<Socket, Accepted | null>()
 
 /** What binding needs, fixed at registration. */
 export interface ConnectContext extends HandshakeContext {
   live: LiveSessions
   store: Context
   SocketSession: SocketSessionClass
-  socketMethods: Record<string, unknown> | undefined
-}
-
-const socketOnce = (socket: Socket, event: string, fn: () => void): void => {
-  // Socket.prototype's own method: the plugin's listeners are not wrapped for autosave.
-  (Object.getPrototypeOf(socket) as Socket).once.call(socket, event as 'disconnect', fn)
+  /** The prototype that wraps listeners for autosave (undefined with `autoSave: false`). */
+  socketProto: object | undefined
+  /** The disconnect listener shared by every socket: releases its live session. */
+  release: (this: SessionSocket) => void
 }
 
 /** The Socket.IO middleware: runs the handshake, refusing with `connect_error` and `err.data`. */
@@ -30,7 +26,7 @@ export function sessionMiddleware (c: ConnectContext) {
   return (socket: Socket, next: (err?: Error) => void): void => {
     void runHandshake(c, socket).then((result) => {
       if (result instanceof Refusal) return next(result)
-      ;(socket as Pending)[kAccepted] = result ?? null
+      handshakes.set(socket, result ?? null)
       next()
     })
   }
@@ -53,12 +49,12 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
   let live = accepted === undefined ? undefined : c.live.get(accepted.id)
   if (live !== undefined && accepted !== undefined && !live.gone) live.refresh(accepted.stored)
   else live = newLive(c, socket, accepted)
-  const bound = live
-  c.live.bind(socket, bound)
-  socket[kSession] = bound
-  socket.session = bound.data as unknown as Socket['session']
-  Object.defineProperty(socket.request, 'session', { value: bound.data, configurable: true, writable: true })
-  socketOnce(socket, 'disconnect', () => c.live.release(socket, bound))
+  c.live.bind(live)
+  socket[kSession] = live
+  socket.session = live.data as unknown as Socket['session']
+  ;(socket.request as { session?: unknown }).session = live.data
+  // Socket.prototype's own once: the plugin's listener is not wrapped for autosave.
+  Socket.prototype.once.call(socket, 'disconnect', c.release)
 }
 
 /**
@@ -67,16 +63,17 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
  * connection listeners wait for it, and a refusal is sent as the error event before a disconnect.
  */
 export function onConnection (c: ConnectContext, errorEvent: string) {
-  return (socket: Pending): void => {
-    if (c.socketMethods !== undefined) Object.assign(socket, c.socketMethods)
-    const accepted = socket[kAccepted]
+  return (socket: SessionSocket): void => {
+    // One prototype for every socket: no per-socket copies of the wrapped listener methods.
+    if (c.socketProto !== undefined) Object.setPrototypeOf(socket, c.socketProto)
+    const accepted = handshakes.get(socket)
     if (accepted !== undefined) {
-      delete socket[kAccepted]
+      handshakes.delete(socket)
       bind(c, socket, accepted ?? undefined)
       return
     }
     const loading = runHandshake(c, socket).then((result) => {
-      delete socket[kLoading]
+      socket[kLoading] = undefined
       if (result instanceof Refusal) {
         socket.emit(errorEvent, result.data)
         socket.disconnect(true)

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Namespace, Server } from 'socket.io'
-import { createAutosave } from './autosave.js'
+import { createAutosave, kSession, type SessionSocket } from './autosave.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
-import { LiveSessions } from './live-sessions.js'
+import { LiveSessions, type LiveSession } from './live-sessions.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
 import { compileCheck } from './schemas.js'
 import { readSessionInternals } from './session-internals.js'
@@ -32,10 +32,11 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     live,
     store: { store: internals.store, log: fastify.log },
     SocketSession: socketSessionClass(internals.Session),
-    socketMethods: undefined
+    socketProto: undefined,
+    release: function (this: SessionSocket) { live.release(this[kSession] as LiveSession) }
   }
   const autosave = createAutosave({ log: fastify.log, errorEvent: options.errorEvent })
-  if (options.autoSave) c.socketMethods = autosave.socketMethods
+  if (options.autoSave) c.socketProto = autosave.socketProto
   const middleware = sessionMiddleware(c)
   const connection = onConnection(c, options.errorEvent)
 

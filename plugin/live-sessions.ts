@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { SessionStore } from '@fastify/session'
-import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED } from './errors.js'
 import { absorb, changes, hasChanges, mergeOver, replaceWith, snapshot, type Snapshot } from './merge.js'
 import { load, remove, write, type Stored } from './store.js'
@@ -18,8 +17,8 @@ export type Data = Record<string, unknown>
  * write only what changed here, over what the store holds then. Without an id it is never written.
  */
 export class LiveSession {
-  /** The sockets bound to this session. */
-  readonly sockets = new Set<Socket>()
+  /** How many sockets are bound to this session. */
+  sockets = 0
   /** The store no longer has this session: it is never written again. */
   gone = false
   /** What this process last read from or wrote to the store. */
@@ -140,19 +139,19 @@ export class LiveSessions {
   }
 
   /** Binds a socket to a live session (registering it when it has an id). */
-  bind (socket: Socket, live: LiveSession): void {
+  bind (live: LiveSession): void {
     if (live.id !== undefined && !live.gone) this.byId.set(live.id, live)
-    live.sockets.add(socket)
+    live.sockets++
   }
 
   /**
    * Unbinds a socket. The live session is released with its last socket, once its saves finished: a socket
    * of the same session that connects meanwhile binds to it, and so sees the changes still being written.
    */
-  release (socket: Socket, live: LiveSession): void {
-    live.sockets.delete(socket)
+  release (live: LiveSession): void {
+    live.sockets--
     const drop = (): void => {
-      if (live.sockets.size > 0 || this.byId.get(live.id as string) !== live) return
+      if (live.sockets > 0 || this.byId.get(live.id as string) !== live) return
       const saving = live.saving()
       if (saving === undefined) this.byId.delete(live.id as string)
       else void saving.then(drop)
