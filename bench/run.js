@@ -5,65 +5,114 @@ import { startServer } from './servers.js'
 // ---- npm run bench: bare Socket.IO, the hand-written recipe and the plugin, side by side ----
 
 const VARIANTS = ['bare', 'recipe', 'plugin']
-const ROUNDS = 3
-const HANDSHAKES = 2_000
+// Throughput rounds: at least MIN_ROUNDS, more while the time budget lasts (slow machines get fewer).
+const MIN_ROUNDS = 3
+const MAX_ROUNDS = 9
+const THROUGHPUT_BUDGET_MS = 80_000
+const MEMORY_ROUNDS = 3
+const WARMUP_PASSES = 1
+const HANDSHAKES = 1_000
 const HANDSHAKE_CONCURRENCY = 20
-const ACKS = 40_000
+const ACKS = 20_000
 const ACK_CLIENTS = 50
-const IDLE_SOCKETS = 2_000
-const WARMUP = { passes: 2, handshakes: 1_000, acks: 10_000 }
+const IDLE_SOCKETS = 1_000
 
-/** One measurement pass over a server; `sizes` scales it down for the warm-up. */
-async function measure (server, cookies, sizes) {
-  const clients = cookies.slice(0, ACK_CLIENTS)
-  const handshakeRate = await handshakes(server, cookies.slice(0, HANDSHAKE_CONCURRENCY), sizes.handshakes, HANDSHAKE_CONCURRENCY)
-  const read = await acks(server, clients, 'read', sizes.acks)
-  const write = await acks(server, clients, 'write', sizes.acks)
-  const memory = sizes.memory ? await idleMemory(server, cookies) : undefined
-  return { handshakes: handshakeRate, read: read.rate, write: write.rate, readWrites: read.writes, writeWrites: write.writes, memory }
+/** The throughput measurements of one round; each resolves to named figures. */
+const throughput = {
+  async handshakes (server, cookies) {
+    return { handshakes: await handshakes(server, cookies.slice(0, HANDSHAKE_CONCURRENCY), HANDSHAKES, HANDSHAKE_CONCURRENCY) }
+  },
+  async read (server, cookies) {
+    const { rate, writes } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'read', ACKS)
+    return { read: rate, readWrites: writes }
+  },
+  async write (server, cookies) {
+    const { rate, writes } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
+    return { write: rate, writeWrites: writes }
+  }
 }
 
-/** Runs every variant once per round, starting each round with a different one. */
-async function rounds (servers, cookies) {
-  const results = Object.fromEntries(VARIANTS.map((v) => [v, { handshakes: [], read: [], write: [], readWrites: [], writeWrites: [], memory: [] }]))
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length])
-    console.log(`round ${round + 1}/${ROUNDS}: ${order.join(', ')}`)
-    for (const variant of order) {
-      const figures = await measure(servers[variant], cookies[variant], { handshakes: HANDSHAKES, acks: ACKS, memory: true })
-      for (const [key, value] of Object.entries(figures)) results[variant][key].push(value)
+async function memory (server, cookies) {
+  return { memory: await idleMemory(server, cookies) }
+}
+
+/** The variants, starting with a different one each round. */
+const rotated = (round) => VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length])
+
+/**
+ * Runs `measurements` for `rounds.min` to `rounds.max` rounds, starting no new round after `rounds.budget` ms
+ * once the minimum is done. Within a round each measurement runs on every variant back to back, so that the
+ * figures compared with each other are taken close together. Resolves to the number of rounds run.
+ */
+async function runRounds (servers, cookies, measurements, rounds, results) {
+  const start = performance.now()
+  let round = 0
+  for (; round < rounds.max; round++) {
+    if (round >= rounds.min && performance.now() - start > rounds.budget) break
+    for (const measure of measurements) {
+      for (const variant of rotated(round)) {
+        const figures = await measure(servers[variant], cookies[variant])
+        for (const [key, value] of Object.entries(figures)) (results[variant][key] ??= []).push(value)
+      }
     }
   }
+  return round
+}
+
+/** Starts every server; if one fails, stops the others. */
+async function startServers () {
+  const starts = await Promise.allSettled(VARIANTS.map(startServer))
+  const servers = {}
+  for (const start of starts) if (start.status === 'fulfilled') servers[start.value.variant] = start.value
+  const failed = starts.find((start) => start.status === 'rejected')
+  if (failed) {
+    for (const server of Object.values(servers)) server.kill()
+    throw failed.reason
+  }
+  return servers
+}
+
+/** Runs one stage of the benchmark and says how many rounds it ran and how long it took. */
+async function stage (name, run) {
+  const start = performance.now()
+  const rounds = await run()
+  console.log(`${name}: ${rounds} round${rounds === 1 ? '' : 's'} in ${((performance.now() - start) / 1000).toFixed(1)} s`)
+}
+
+/** Exactly `n` rounds. */
+const fixed = (n) => ({ min: n, max: n, budget: Infinity })
+
+async function bench (servers) {
+  const cookies = {}
+  for (const variant of VARIANTS) cookies[variant] = await login(servers[variant].url, IDLE_SOCKETS)
+  const warmup = Object.fromEntries(VARIANTS.map((v) => [v, {}]))
+  const results = Object.fromEntries(VARIANTS.map((v) => [v, {}]))
+  const measured = { min: MIN_ROUNDS, max: MAX_ROUNDS, budget: THROUGHPUT_BUDGET_MS }
+  await stage('warm-up', () => runRounds(servers, cookies, Object.values(throughput), fixed(WARMUP_PASSES), warmup))
+  await stage('throughput', () => runRounds(servers, cookies, Object.values(throughput), measured, results))
+  await stage('memory', () => runRounds(servers, cookies, [memory], fixed(MEMORY_ROUNDS), results))
   return results
 }
 
 async function main () {
   const started = performance.now()
-  const servers = {}
+  const servers = await startServers()
+  let results
   try {
-    const starts = await Promise.allSettled(VARIANTS.map(startServer))
-    for (const start of starts) if (start.status === 'fulfilled') servers[start.value.variant] = start.value
-    const failed = starts.find((start) => start.status === 'rejected')
-    if (failed) throw failed.reason
-    const cookies = {}
-    for (const variant of VARIANTS) cookies[variant] = await login(servers[variant].url, IDLE_SOCKETS)
-    console.log('warming up')
-    for (const variant of VARIANTS) {
-      for (let pass = 0; pass < WARMUP.passes; pass++) await measure(servers[variant], cookies[variant], WARMUP)
-    }
-    const results = await rounds(servers, cookies)
-    await Promise.all(VARIANTS.map((v) => servers[v].close()))
-    console.log(`\n${ROUNDS} rounds in ${((performance.now() - started) / 1000).toFixed(0)} s; ` +
-      `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients), ${IDLE_SOCKETS} idle sockets\n`)
-    printTable(results, VARIANTS)
-    printRatios(results)
+    results = await bench(servers)
   } catch (err) {
     for (const server of Object.values(servers)) server.kill()
     throw err
   }
+  await Promise.all(VARIANTS.map((v) => servers[v].close()))
+  console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(0)} s. Per round and variant: ` +
+    `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients); ` +
+    `memory with ${IDLE_SOCKETS} idle sockets\n`)
+  printTable(results, VARIANTS)
+  printRatios(results)
 }
 
 main().catch((err) => {
-  console.error(err)
+  console.error(err instanceof Error ? err.stack : err)
   process.exitCode = 1
 })

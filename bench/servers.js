@@ -25,7 +25,13 @@ function nextMessage (child, variant, accept) {
 /** Starts the server of one variant; resolves once it listens. */
 export async function startServer (variant) {
   const child = fork(serverFile, [variant], { execArgv: ['--expose-gc'] })
+  let closing = false
+  let killed = false
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  // Any exit but a requested close or our own SIGTERM is news.
+  child.once('exit', (code, signal) => {
+    if (!(closing && code === 0) && !(killed && signal === 'SIGTERM')) console.error(`${variant} server exited unexpectedly (code ${code}, signal ${signal})`)
+  })
   const { port } = await nextMessage(child, variant, (m) => m.port !== undefined)
   let lastId = 0
 
@@ -41,13 +47,14 @@ export async function startServer (variant) {
     },
     /** Closes the server and waits for its process to exit cleanly. */
     async close () {
+      closing = true
       if (child.exitCode === null && child.signalCode === null) child.send({ cmd: 'close' })
       const { code, signal } = await exited
       if (code !== 0) throw new Error(`${variant} server exited with code ${code}, signal ${signal}`)
     },
     /** Stops the process at once (after a failure elsewhere). */
     kill () {
-      if (child.exitCode === null && child.signalCode === null) child.kill()
+      if (child.exitCode === null && child.signalCode === null) killed = child.kill()
     }
   }
 }
