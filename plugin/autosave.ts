@@ -1,7 +1,6 @@
-import type { FastifyBaseLogger } from 'fastify'
-import { type Namespace, Socket } from 'socket.io'
+import type { Namespace, Socket } from 'socket.io'
 import { clientError } from './errors.js'
-import type { LiveSession } from './live-sessions.js'
+import type { Context, LiveSession } from './live-sessions.js'
 
 // ---- Save after every listener; hold its ack until the save finished ----
 
@@ -18,16 +17,13 @@ export interface SessionSocket extends Socket {
 
 type Listener = (this: unknown, ...args: unknown[]) => unknown
 
-/** What the wrappers need, fixed at registration. */
-export interface AutosaveContext { log: FastifyBaseLogger, errorEvent: string }
-
 /** Tells a socket its session could not be saved (before any ack of the failed save). */
-function notify (h: AutosaveContext, socket: Socket): void {
+function notify (h: Context, socket: Socket): void {
   if (socket.connected) socket.emit(h.errorEvent, clientError('SESSION_SAVE_FAILED'))
 }
 
 /** After `live` is saved (or at once when nothing changed), runs `then`. */
-function afterSave (h: AutosaveContext, socket: Socket, live: LiveSession, then?: () => void): void {
+function afterSave (h: Context, socket: Socket, live: LiveSession, then?: () => void): void {
   const saving = live.flush()
   if (saving === undefined) {
     then?.()
@@ -40,9 +36,11 @@ function afterSave (h: AutosaveContext, socket: Socket, live: LiveSession, then?
 }
 
 /** Runs one listener; once it finished (sync or async), saves a changed session, then releases its ack. */
-function runListener (h: AutosaveContext, socket: SessionSocket, fn: Listener, args: unknown[], event: string): unknown {
+function runListener (socket: SessionSocket, fn: Listener, args: unknown[], event: string): unknown {
   // Bound at connection, before any listener of the socket can run (events of a loading socket wait).
   const live = socket[kSession] as LiveSession
+  const h = live.ctx
+  if (!h.autoSave) return fn.apply(socket, args)
   let finished = false
   let held: unknown[] | undefined
   let ack: ((...reply: unknown[]) => void) | undefined
@@ -76,56 +74,74 @@ function runListener (h: AutosaveContext, socket: SessionSocket, fn: Listener, a
 
 // ---- Wrapping listeners ----
 
-const original = Socket.prototype as unknown as Record<string, (...args: unknown[]) => unknown>
+type Methods = Record<string, (...args: unknown[]) => unknown>
 
-/** The wrappers of one registration: each listener function gets one wrapper, shared by every socket. */
-export function createAutosave (h: AutosaveContext): {
-  socketProto: object
-  wrapNamespace: (nsp: Namespace) => void
-} {
-  const eventWrappers = new WeakMap<Listener, Listener>()
-  const connectionWrappers = new WeakMap<Listener, Listener>()
+/** One wrapper per listener function, shared by every socket it is added to (it reads the socket from `this`). */
+const eventWrappers = new WeakMap<Listener, Listener>()
+/** One wrapper per connection listener. */
+const connectionWrappers = new WeakMap<Listener, Listener>()
 
-  /** Wraps an event listener; the wrapper reads the socket from `this`. */
-  const eventWrapper = (event: unknown, fn: Listener): Listener => {
-    if (typeof fn !== 'function') return fn
-    let wrapper = eventWrappers.get(fn)
-    if (wrapper === undefined) {
-      wrapper = function (this: unknown, ...args: unknown[]) {
-        return runListener(h, this as SessionSocket, fn, args, String(event))
-      }
-      eventWrappers.set(fn, wrapper)
+function eventWrapper (event: unknown, fn: Listener): Listener {
+  if (typeof fn !== 'function') return fn
+  let wrapper = eventWrappers.get(fn)
+  if (wrapper === undefined) {
+    wrapper = function (this: unknown, ...args: unknown[]) {
+      return runListener(this as SessionSocket, fn, args, String(event))
     }
-    return wrapper
+    eventWrappers.set(fn, wrapper)
   }
+  return wrapper
+}
 
-  /** Wraps a connection listener: it waits for a loading session, then runs with autosave. */
-  const connectionWrapper = (fn: Listener): Listener => {
-    if (typeof fn !== 'function') return fn
-    let wrapper = connectionWrappers.get(fn)
-    if (wrapper === undefined) {
-      wrapper = function (this: unknown, socket: unknown) {
-        const loading = (socket as SessionSocket)[kLoading]
-        if (loading === undefined) return runListener(h, socket as SessionSocket, fn, [socket], 'connection')
-        void loading.then((keep) => { if (keep) runListener(h, socket as SessionSocket, fn, [socket], 'connection') })
-        return undefined
-      }
-      connectionWrappers.set(fn, wrapper)
+/** Wraps a connection listener: it waits for a loading session, then runs with autosave. */
+function connectionWrapper (fn: Listener): Listener {
+  if (typeof fn !== 'function') return fn
+  let wrapper = connectionWrappers.get(fn)
+  if (wrapper === undefined) {
+    wrapper = function (this: unknown, socket: unknown) {
+      const loading = (socket as SessionSocket)[kLoading]
+      if (loading === undefined) return runListener(socket as SessionSocket, fn, [socket], 'connection')
+      void loading.then((keep) => { if (keep) runListener(socket as SessionSocket, fn, [socket], 'connection') })
+      return undefined
     }
-    return wrapper
+    connectionWrappers.set(fn, wrapper)
   }
+  return wrapper
+}
 
-  const add = (name: string) => function (this: Socket, event: unknown, fn: unknown) {
-    return original[name].call(this, event, eventWrapper(event, fn as Listener))
+/** Whether a listener table holds `wrapper` (directly, or as the target of a `once` wrapper). */
+function holds (listeners: unknown[], wrapper: Listener | undefined): boolean {
+  return wrapper !== undefined && listeners.some((l) => l === wrapper || (l as { listener?: unknown }).listener === wrapper)
+}
+
+/** Marks a Socket prototype whose listener methods this module wrapped. */
+const kWrapped = Symbol('fastify-socket.io-session.wrapped')
+
+/**
+ * Wraps the listener methods of Socket.IO's Socket class, once per process, so that listeners added to a
+ * socket of this plugin save its session after they ran. Sockets of this plugin are told apart by their
+ * live session; every other socket (another server, `autoSave: false`) gets Socket.IO's methods unchanged.
+ * One shared prototype costs no memory per socket, where own methods on each socket would.
+ */
+export function wrapSocketClass (proto: object): void {
+  if (Object.hasOwn(proto, kWrapped)) return
+  const inherited: Methods = {}
+  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener', 'onAny', 'prependAny', 'offAny']) {
+    inherited[name] = (proto as Methods)[name]
   }
-  const remove = (name: string) => function (this: Socket, event: unknown, fn: unknown) {
-    return original[name].call(this, event, eventWrappers.get(fn as Listener) ?? fn)
+  const ours = (socket: SessionSocket): boolean => socket[kSession]?.ctx.autoSave === true
+  const add = (name: string) => function (this: SessionSocket, event: unknown, fn: unknown) {
+    return inherited[name].call(this, event, ours(this) ? eventWrapper(event, fn as Listener) : fn)
   }
-  const addAny = (name: string) => function (this: Socket, fn: unknown) {
-    return original[name].call(this, eventWrapper('*', fn as Listener))
+  const remove = (name: string) => function (this: SessionSocket, event: unknown, fn: unknown) {
+    const wrapper = eventWrappers.get(fn as Listener)
+    return inherited[name].call(this, event, holds(this.rawListeners(event as string), wrapper) ? wrapper : fn)
   }
-  /** Socket.IO's Socket prototype with listener methods that wrap, and removals that find the wrapper. */
-  const socketProto = Object.assign(Object.create(Socket.prototype) as object, {
+  const addAny = (name: string) => function (this: SessionSocket, fn: unknown) {
+    return inherited[name].call(this, ours(this) ? eventWrapper('*', fn as Listener) : fn)
+  }
+  Object.assign(proto, {
+    [kWrapped]: true,
     on: add('on'),
     addListener: add('addListener'),
     once: add('once'),
@@ -135,34 +151,34 @@ export function createAutosave (h: AutosaveContext): {
     removeListener: remove('removeListener'),
     onAny: addAny('onAny'),
     prependAny: addAny('prependAny'),
-    offAny: function (this: Socket, fn?: unknown) {
-      return fn === undefined ? original.offAny.call(this) : original.offAny.call(this, eventWrappers.get(fn as Listener) ?? fn)
+    offAny: function (this: SessionSocket, fn?: unknown) {
+      if (fn === undefined) return inherited.offAny.call(this)
+      const wrapper = eventWrappers.get(fn as Listener)
+      return inherited.offAny.call(this, holds(this.listenersAny(), wrapper) ? wrapper : fn)
     }
   })
-
-  /** Makes the namespace's connection listeners, present and future, save the session after they ran. */
-  const wrapNamespace = (nsp: Namespace): void => {
-    const emitter = nsp as unknown as Record<string, (...args: unknown[]) => unknown>
-    const inherited = Object.getPrototypeOf(nsp) as Record<string, (...args: unknown[]) => unknown>
-    for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
-      emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
-        return inherited[name].call(this, event, connectionEvents.has(event) ? connectionWrapper(fn as Listener) : fn)
-      }
-    }
-    for (const name of ['off', 'removeListener']) {
-      emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
-        return inherited[name].call(this, event, connectionWrappers.get(fn as Listener) ?? fn)
-      }
-    }
-    for (const event of connectionEvents) {
-      const present = nsp.rawListeners(event as 'connection') as Listener[]
-      nsp.removeAllListeners(event as 'connection')
-      for (const fn of present) inherited.on.call(nsp, event, connectionWrapper(fn))
-    }
-  }
-
-  return { socketProto, wrapNamespace }
 }
 
 /** The namespace events whose listeners receive a new socket. */
 const connectionEvents = new Set<unknown>(['connection', 'connect'])
+
+/** Makes the namespace's connection listeners, present and future, save the session after they ran. */
+export function wrapNamespace (nsp: Namespace): void {
+  const emitter = nsp as unknown as Methods
+  const inherited = Object.getPrototypeOf(nsp) as Methods
+  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
+    emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
+      return inherited[name].call(this, event, connectionEvents.has(event) ? connectionWrapper(fn as Listener) : fn)
+    }
+  }
+  for (const name of ['off', 'removeListener']) {
+    emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
+      return inherited[name].call(this, event, connectionWrappers.get(fn as Listener) ?? fn)
+    }
+  }
+  for (const event of connectionEvents) {
+    const present = nsp.rawListeners(event as 'connection') as Listener[]
+    nsp.removeAllListeners(event as 'connection')
+    for (const fn of present) inherited.on.call(nsp, event, connectionWrapper(fn))
+  }
+}

@@ -1,5 +1,6 @@
-import { Socket } from 'socket.io'
-import { kLoading, kSession, type SessionSocket } from './autosave.js'
+import { EventEmitter } from 'node:events'
+import type { Socket } from 'socket.io'
+import { kLoading, kSession, wrapSocketClass, type SessionSocket } from './autosave.js'
 import { Refusal } from './errors.js'
 import { runHandshake, type Accepted, type HandshakeContext } from './handshake.js'
 import { LiveSession, type Context, type LiveSessions } from './live-sessions.js'
@@ -15,8 +16,6 @@ export interface ConnectContext extends HandshakeContext {
   live: LiveSessions
   store: Context
   SocketSession: SocketSessionClass
-  /** The prototype that wraps listeners for autosave (undefined with `autoSave: false`). */
-  socketProto: object | undefined
   /** The disconnect listener shared by every socket: releases its live session. */
   release: (this: SessionSocket) => void
 }
@@ -53,8 +52,8 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
   socket[kSession] = live
   socket.session = live.data as unknown as Socket['session']
   ;(socket.request as { session?: unknown }).session = live.data
-  // Socket.prototype's own once: the plugin's listener is not wrapped for autosave.
-  Socket.prototype.once.call(socket, 'disconnect', c.release)
+  // EventEmitter's own once: the plugin's listener is not wrapped for autosave.
+  EventEmitter.prototype.once.call(socket, 'disconnect', c.release)
 }
 
 /**
@@ -64,8 +63,7 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
  */
 export function onConnection (c: ConnectContext, errorEvent: string) {
   return (socket: SessionSocket): void => {
-    // One prototype for every socket: no per-socket copies of the wrapped listener methods.
-    if (c.socketProto !== undefined) Object.setPrototypeOf(socket, c.socketProto)
+    wrapSocketClass(Object.getPrototypeOf(socket) as object)
     const accepted = handshakes.get(socket)
     if (accepted !== undefined) {
       handshakes.delete(socket)

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Namespace, Server } from 'socket.io'
-import { createAutosave, kSession, type SessionSocket } from './autosave.js'
+import { kSession, wrapNamespace, type SessionSocket } from './autosave.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { LiveSessions, type LiveSession } from './live-sessions.js'
@@ -30,19 +30,16 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     checkAuth: options.auth && compileCheck('auth', options.auth, false),
     checkQuery: options.query && compileCheck('query', options.query, true),
     live,
-    store: { store: internals.store, log: fastify.log },
+    store: { store: internals.store, log: fastify.log, autoSave: options.autoSave, errorEvent: options.errorEvent },
     SocketSession: socketSessionClass(internals.Session),
-    socketProto: undefined,
     release: function (this: SessionSocket) { live.release(this[kSession] as LiveSession) }
   }
-  const autosave = createAutosave({ log: fastify.log, errorEvent: options.errorEvent })
-  if (options.autoSave) c.socketProto = autosave.socketProto
   const middleware = sessionMiddleware(c)
   const connection = onConnection(c, options.errorEvent)
 
   const install = (nsp: Namespace): void => {
     nsp.use(middleware)
-    autosave.wrapNamespace(nsp)
+    wrapNamespace(nsp)
     ;(Object.getPrototypeOf(nsp) as Namespace).prependListener.call(nsp, 'connection', connection)
   }
   for (const nsp of io._nsps.values()) install(nsp)

@@ -6,8 +6,15 @@ import { load, remove, write, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
 
-/** What every live session shares: the store, and where to log. */
-export interface Context { store: SessionStore, log: FastifyBaseLogger }
+/** What every live session of one registration shares. */
+export interface Context {
+  store: SessionStore
+  log: FastifyBaseLogger
+  /** Save after every listener (the `autoSave` option). */
+  autoSave: boolean
+  /** The event that tells a socket its session could not be saved. */
+  errorEvent: string
+}
 
 /** A session's data object, as sockets and handlers see it. */
 export type Data = Record<string, unknown>
@@ -26,7 +33,7 @@ export class LiveSession {
   private running: Promise<Error | undefined> | undefined
   private pending: Promise<Error | undefined> | undefined
 
-  constructor (private readonly ctx: Context, readonly id: string | undefined, readonly data: Data) {
+  constructor (readonly ctx: Context, readonly id: string | undefined, readonly data: Data) {
     this.base = snapshot(data)
   }
 
