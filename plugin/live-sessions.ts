@@ -130,7 +130,7 @@ export class LiveSession {
       this.gone = true
       throw new FST_SIO_SESSION_GONE()
     }
-    const merged = mergeOver(stored, local)
+    const merged = mergeOver(stored, this.data, local)
     await write(this.ctx.store, id, merged)
     absorb(this.data, this.base, merged, local.changed)
   }

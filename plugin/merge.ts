@@ -1,16 +1,35 @@
 // ---- What changed, and applying the store's copy ----
 
-/** A session's data as this process last read or wrote it: key → JSON text. */
+/** A session's data as this process last read or wrote it: key → text (JSON; a fingerprint for the cookie). */
 export type Snapshot = Map<string, string>
 
-/** The keys changed locally since the snapshot: new JSON per changed key, and removed keys. */
+/** The keys changed locally since the snapshot, with their new text, and the removed keys. */
 export interface Changes { changed: Map<string, string>, removed: string[] }
 
 /** A session object seen as its keys (`cookie` included; symbols and methods are not keys). */
 type Data = Record<string, unknown>
 
-/** JSON text of one value, as a store would keep it; `undefined` for values JSON drops. */
-function json (value: unknown): string | undefined {
+/** A session cookie, as @fastify/session's Cookie or as its stored JSON. */
+interface CookieLike {
+  expires?: Date | string | null
+  originalMaxAge?: number | null
+  path?: unknown
+  domain?: unknown
+  secure?: unknown
+  sameSite?: unknown
+  httpOnly?: unknown
+  partitioned?: unknown
+}
+
+/** A cookie's fingerprint: the same for a Cookie and its stored JSON, shorter and cheaper than the JSON. */
+function cookieText (c: CookieLike): string {
+  const expires = c.expires == null ? '' : c.expires instanceof Date ? c.expires.getTime() : Date.parse(c.expires)
+  return `${expires}|${c.originalMaxAge}|${c.path}|${c.domain}|${c.secure}|${c.sameSite}|${c.httpOnly}|${c.partitioned}`
+}
+
+/** The text of one value; `undefined` for values JSON drops (they count as absent, as in a store). */
+function text (key: string, value: unknown): string | undefined {
+  if (key === 'cookie' && value !== null && typeof value === 'object') return cookieText(value as CookieLike)
   return JSON.stringify(value)
 }
 
@@ -18,8 +37,8 @@ function json (value: unknown): string | undefined {
 export function snapshot (session: Data): Snapshot {
   const base: Snapshot = new Map()
   for (const key of Object.keys(session)) {
-    const text = json(session[key])
-    if (text !== undefined) base.set(key, text)
+    const value = text(key, session[key])
+    if (value !== undefined) base.set(key, value)
   }
   return base
 }
@@ -28,9 +47,9 @@ export function snapshot (session: Data): Snapshot {
 export function hasChanges (session: Data, base: Snapshot): boolean {
   let seen = 0
   for (const key of Object.keys(session)) {
-    const text = json(session[key])
-    if (text === undefined) continue
-    if (base.get(key) !== text) return true
+    const value = text(key, session[key])
+    if (value === undefined) continue
+    if (base.get(key) !== value) return true
     seen++
   }
   return seen !== base.size
@@ -41,34 +60,36 @@ export function changes (session: Data, base: Snapshot): Changes | undefined {
   const changed = new Map<string, string>()
   const present = new Set<string>()
   for (const key of Object.keys(session)) {
-    const text = json(session[key])
-    if (text === undefined) continue
+    const value = text(key, session[key])
+    if (value === undefined) continue
     present.add(key)
-    if (base.get(key) !== text) changed.set(key, text)
+    if (base.get(key) !== value) changed.set(key, value)
   }
   const removed = [...base.keys()].filter((key) => !present.has(key))
   return changed.size === 0 && removed.length === 0 ? undefined : { changed, removed }
 }
 
 /** The store's copy with the local changes laid over it: a new plain object, the stored one untouched. */
-export function mergeOver (stored: Data, local: Changes): Data {
+export function mergeOver (stored: Data, session: Data, local: Changes): Data {
   const merged: Data = {}
   for (const key of Object.keys(stored)) merged[key] = stored[key]
-  for (const [key, text] of local.changed) merged[key] = JSON.parse(text)
+  for (const [key, value] of local.changed) {
+    merged[key] = JSON.parse(key === 'cookie' ? JSON.stringify(session.cookie) : value)
+  }
   for (const key of local.removed) delete merged[key]
   return merged
 }
 
-/** Puts a stored value into the live session; the cookie keeps its class and takes the stored expiry. */
-function put (session: Data, key: string, text: string): void {
-  const value = JSON.parse(text)
-  const cookie = session.cookie as { expires: Date | null, originalMaxAge: number | null } | undefined
+/** Puts a stored value into the live session (a copy); the cookie keeps its class and takes the stored expiry. */
+function put (session: Data, key: string, value: unknown, json: string): void {
+  const cookie = session.cookie as CookieLike | undefined
   if (key === 'cookie' && cookie !== undefined && value !== null && typeof value === 'object') {
-    cookie.expires = value.expires ? new Date(value.expires) : null
-    cookie.originalMaxAge = value.originalMaxAge ?? null
+    const stored = value as CookieLike
+    cookie.expires = stored.expires ? new Date(stored.expires) : null
+    cookie.originalMaxAge = stored.originalMaxAge ?? null
     return
   }
-  session[key] = value
+  session[key] = JSON.parse(json)
 }
 
 /**
@@ -84,14 +105,14 @@ export function absorb (session: Data, base: Snapshot, stored: Data, written?: M
       base.set(key, mine)
       continue
     }
-    const text = json(stored[key])
-    if (text === undefined || text === base.get(key)) continue
-    if (json(session[key]) === base.get(key)) put(session, key, text)
-    base.set(key, text)
+    const value = text(key, stored[key])
+    if (value === undefined || value === base.get(key)) continue
+    if (text(key, session[key]) === base.get(key)) put(session, key, stored[key], value)
+    base.set(key, value)
   }
   for (const key of [...base.keys()]) {
     if (seen.has(key) || key === 'cookie') continue
-    if (json(session[key]) === base.get(key)) delete session[key]
+    if (text(key, session[key]) === base.get(key)) delete session[key]
     base.delete(key)
   }
 }
@@ -99,9 +120,9 @@ export function absorb (session: Data, base: Snapshot, stored: Data, written?: M
 /** Replaces the live session's data with the store's copy (reload): local changes are dropped. */
 export function replaceWith (session: Data, base: Snapshot, stored: Data): void {
   base.clear()
-  for (const [key, text] of snapshot(stored)) base.set(key, text)
+  for (const [key, value] of snapshot(stored)) base.set(key, value)
   for (const key of Object.keys(session)) {
     if (key !== 'cookie' && !base.has(key)) delete session[key]
   }
-  for (const [key, text] of base) put(session, key, text)
+  for (const [key, value] of base) put(session, key, stored[key], value)
 }

@@ -1,5 +1,8 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
+import Fastify from 'fastify'
+import socketio from 'fastify-socket.io'
+import { io as connectClient } from 'socket.io-client'
 import { startApp, call, next } from './helpers.js'
 
 // ---- Save on mutation, acks after the save, merge, one live session per id ----
@@ -213,6 +216,31 @@ t.test('saves of one session run in order, and a slow save holds only its own ac
   t.equal((await http('GET', '/session', cookie)).count, 3)
 })
 
+t.test('sockets of a server without the plugin, and with autoSave: false, keep Socket.IO\'s own listeners', async (t) => {
+  const seen: boolean[] = []
+  const check = (app: any): void => {
+    app.io.on('connection', (socket: any) => {
+      const fn = (): void => {}
+      socket.on('x', fn)
+      socket.onAny(fn)
+      seen.push(socket.rawListeners('x')[0] === fn && socket.listenersAny()[0] === fn)
+    })
+  }
+  const withPlugin = await startApp(t, { setup: (app) => check(app) })
+  await withPlugin.connected()
+  const off = await startApp(t, { plugin: { autoSave: false }, setup: (app) => check(app) })
+  await off.connected()
+  const bare = Fastify()
+  await bare.register(socketio.default)
+  check(bare)
+  await bare.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => await bare.close())
+  const client = connectClient(`http://127.0.0.1:${(bare.server.address() as any).port}`, { transports: ['websocket'], reconnection: false })
+  await next(client, 'connect')
+  client.disconnect()
+  t.same(seen, [false, true, true], 'wrapped only where the plugin saves')
+})
+
 t.test('autoSave: false saves nothing by itself; save() still merges', async (t) => {
   const store = new CountingStore()
   const { login, connected, http } = await startApp(t, {
@@ -247,6 +275,8 @@ t.test('once, off, onAny and offAny keep working with autosave', async (t) => {
         const removed = (ack: (v: unknown) => void): void => ack('removed listener ran')
         socket.on('removed', removed)
         socket.off('removed', removed)
+        socket.once('removed', removed)
+        socket.removeListener('removed', removed)
         socket.prependListener('removed', (ack: (v: unknown) => void) => ack('kept'))
         const any = (event: string): void => { socket.session.lastEvent = event }
         socket.onAny(any)
