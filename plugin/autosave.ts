@@ -35,12 +35,14 @@ function afterSave (h: Context, socket: Socket, live: LiveSession, then?: () => 
   })
 }
 
-/** Runs one listener; once it finished (sync or async), saves a changed session, then releases its ack. */
-function runListener (socket: SessionSocket, fn: Listener, args: unknown[], event: string): unknown {
+/**
+ * Runs the listeners of one event; once they all finished (sync or async), saves a changed session, then
+ * releases the ack. A listener that throws or rejects is logged and does not stop the others.
+ */
+function runListeners (socket: SessionSocket, listeners: Listener[], args: unknown[], event: string): void {
   // Bound at connection, before any listener of the socket can run (events of a loading socket wait).
   const live = socket[kSession] as LiveSession
   const h = live.ctx
-  if (!h.autoSave) return fn.apply(socket, args)
   let finished = false
   let held: unknown[] | undefined
   let ack: ((...reply: unknown[]) => void) | undefined
@@ -58,37 +60,52 @@ function runListener (socket: SessionSocket, fn: Listener, args: unknown[], even
   }
   const failed = (err: unknown): void => {
     h.log.error({ err, event }, 'fastify-socket.io-session: a socket listener failed')
-    finish()
   }
-  let result: unknown
-  try {
-    result = fn.apply(socket, args)
-  } catch (err) {
-    failed(err)
-    return undefined
+  let waiting = 0
+  const settled = (): void => {
+    if (--waiting === 0) finish()
   }
-  if (typeof (result as Promise<unknown>)?.then === 'function') (result as Promise<unknown>).then(finish, failed)
-  else finish()
-  return result
+  for (const fn of listeners) {
+    let result: unknown
+    try {
+      result = fn.apply(socket, args)
+    } catch (err) {
+      failed(err)
+      continue
+    }
+    if (typeof (result as Promise<unknown>)?.then === 'function') {
+      waiting++
+      ;(result as Promise<unknown>).then(settled, (err) => {
+        failed(err)
+        settled()
+      })
+    }
+  }
+  if (waiting === 0) finish()
+}
+
+/** Runs one listener with autosave, or plainly when the socket's registration has `autoSave: false`. */
+function runListener (socket: SessionSocket, fn: Listener, args: unknown[], event: string): void {
+  if ((socket[kSession] as LiveSession).ctx.autoSave) runListeners(socket, [fn], args, event)
+  else fn.apply(socket, args)
 }
 
 // ---- Wrapping listeners ----
 
 type Methods = Record<string, (...args: unknown[]) => unknown>
 
-/** One wrapper per listener function, shared by every socket it is added to (it reads the socket from `this`). */
-const eventWrappers = new WeakMap<Listener, Listener>()
+/** One wrapper per catch-all listener function, shared by every socket (it reads the socket from `this`). */
+const anyWrappers = new WeakMap<Listener, Listener>()
 /** One wrapper per connection listener. */
 const connectionWrappers = new WeakMap<Listener, Listener>()
 
-function eventWrapper (event: unknown, fn: Listener): Listener {
-  if (typeof fn !== 'function') return fn
-  let wrapper = eventWrappers.get(fn)
+function anyWrapper (fn: Listener): Listener {
+  let wrapper = anyWrappers.get(fn)
   if (wrapper === undefined) {
     wrapper = function (this: unknown, ...args: unknown[]) {
-      return runListener(this as SessionSocket, fn, args, String(event))
+      runListener(this as SessionSocket, fn, args, '*')
     }
-    eventWrappers.set(fn, wrapper)
+    anyWrappers.set(fn, wrapper)
   }
   return wrapper
 }
@@ -102,59 +119,64 @@ function connectionWrapper (fn: Listener): Listener {
       const loading = (socket as SessionSocket)[kLoading]
       if (loading === undefined) return runListener(socket as SessionSocket, fn, [socket], 'connection')
       void loading.then((keep) => { if (keep) runListener(socket as SessionSocket, fn, [socket], 'connection') })
-      return undefined
     }
     connectionWrappers.set(fn, wrapper)
   }
   return wrapper
 }
 
-/** Whether a listener table holds `wrapper` (directly, or as the target of a `once` wrapper). */
-function holds (listeners: unknown[], wrapper: Listener | undefined): boolean {
-  return wrapper !== undefined && listeners.some((l) => l === wrapper || (l as { listener?: unknown }).listener === wrapper)
-}
-
-/** Marks a Socket prototype whose listener methods this module wrapped. */
+/** Marks a prototype whose methods this module wrapped. */
 const kWrapped = Symbol('fastify-socket.io-session.wrapped')
 
+/** Whether the socket belongs to a registration that saves after every listener. */
+const saving = (socket: SessionSocket): boolean => socket[kSession]?.ctx.autoSave === true
+
 /**
- * Wraps the listener methods of Socket.IO's Socket class, once per process, so that listeners added to a
- * socket of this plugin save its session after they ran. Sockets of this plugin are told apart by their
- * live session; every other socket (another server, `autoSave: false`) gets Socket.IO's methods unchanged.
- * One shared prototype costs no memory per socket, where own methods on each socket would.
+ * Makes Socket.IO run the listeners of this plugin's sockets through `runListeners`, once per process:
+ * the incoming-event dispatch (`emitUntyped`, which Socket.IO's Socket calls through `super`, so it is
+ * wrapped on the parent prototype) and reserved events such as `disconnect` (`emitReserved`). Catch-all
+ * listeners (`onAny`), which Socket.IO calls directly, are wrapped as they are added. Any other socket or
+ * emitter (another server, `autoSave: false`, namespaces) gets Socket.IO's own behaviour, and no socket
+ * carries per-socket or per-listener copies.
  */
 export function wrapSocketClass (proto: object): void {
   if (Object.hasOwn(proto, kWrapped)) return
-  const inherited: Methods = {}
-  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener', 'onAny', 'prependAny', 'offAny']) {
-    inherited[name] = (proto as Methods)[name]
+  const parent = Object.getPrototypeOf(proto) as Methods
+  const own = proto as Methods
+  const emitUntyped = parent.emitUntyped
+  const emitReserved = own.emitReserved
+  const onAny = own.onAny
+  const prependAny = own.prependAny
+  const offAny = own.offAny
+  function dispatch (this: SessionSocket, event: unknown, ...args: unknown[]): boolean {
+    const listeners = this.rawListeners(event as string) as Listener[]
+    if (listeners.length === 0) return false
+    runListeners(this, listeners, args, String(event))
+    return true
   }
-  const ours = (socket: SessionSocket): boolean => socket[kSession]?.ctx.autoSave === true
-  const add = (name: string) => function (this: SessionSocket, event: unknown, fn: unknown) {
-    return inherited[name].call(this, event, ours(this) ? eventWrapper(event, fn as Listener) : fn)
-  }
-  const remove = (name: string) => function (this: SessionSocket, event: unknown, fn: unknown) {
-    const wrapper = eventWrappers.get(fn as Listener)
-    return inherited[name].call(this, event, holds(this.rawListeners(event as string), wrapper) ? wrapper : fn)
-  }
-  const addAny = (name: string) => function (this: SessionSocket, fn: unknown) {
-    return inherited[name].call(this, ours(this) ? eventWrapper('*', fn as Listener) : fn)
+  if (!Object.hasOwn(parent, kWrapped)) {
+    Object.assign(parent, {
+      [kWrapped]: true,
+      emitUntyped: function (this: SessionSocket, event: unknown, ...args: unknown[]) {
+        return saving(this) ? dispatch.call(this, event, ...args) : emitUntyped.call(this, event, ...args)
+      }
+    })
   }
   Object.assign(proto, {
     [kWrapped]: true,
-    on: add('on'),
-    addListener: add('addListener'),
-    once: add('once'),
-    prependListener: add('prependListener'),
-    prependOnceListener: add('prependOnceListener'),
-    off: remove('off'),
-    removeListener: remove('removeListener'),
-    onAny: addAny('onAny'),
-    prependAny: addAny('prependAny'),
+    emitReserved: function (this: SessionSocket, event: unknown, ...args: unknown[]) {
+      return saving(this) ? dispatch.call(this, event, ...args) : emitReserved.call(this, event, ...args)
+    },
+    onAny: function (this: SessionSocket, fn: unknown) {
+      return onAny.call(this, saving(this) ? anyWrapper(fn as Listener) : fn)
+    },
+    prependAny: function (this: SessionSocket, fn: unknown) {
+      return prependAny.call(this, saving(this) ? anyWrapper(fn as Listener) : fn)
+    },
     offAny: function (this: SessionSocket, fn?: unknown) {
-      if (fn === undefined) return inherited.offAny.call(this)
-      const wrapper = eventWrappers.get(fn as Listener)
-      return inherited.offAny.call(this, holds(this.listenersAny(), wrapper) ? wrapper : fn)
+      if (fn === undefined) return offAny.call(this)
+      const wrapper = anyWrappers.get(fn as Listener)
+      return offAny.call(this, wrapper !== undefined && this.listenersAny().includes(wrapper) ? wrapper : fn)
     }
   })
 }

@@ -218,12 +218,15 @@ t.test('saves of one session run in order, and a slow save holds only its own ac
 
 t.test('sockets of a server without the plugin, and with autoSave: false, keep Socket.IO\'s own listeners', async (t) => {
   const seen: boolean[] = []
+  const unwrapped: boolean[] = []
   const check = (app: any): void => {
     app.io.on('connection', (socket: any) => {
       const fn = (): void => {}
       socket.on('x', fn)
       socket.onAny(fn)
+      socket.prependAny(fn)
       seen.push(socket.rawListeners('x')[0] === fn && socket.listenersAny()[0] === fn)
+      unwrapped.push(socket.rawListeners('x')[0] === fn)
     })
   }
   const withPlugin = await startApp(t, { setup: (app) => check(app) })
@@ -238,7 +241,8 @@ t.test('sockets of a server without the plugin, and with autoSave: false, keep S
   const client = connectClient(`http://127.0.0.1:${(bare.server.address() as any).port}`, { transports: ['websocket'], reconnection: false })
   await next(client, 'connect')
   client.disconnect()
-  t.same(seen, [false, true, true], 'wrapped only where the plugin saves')
+  t.same(seen, [false, true, true], 'catch-all listeners are wrapped only where the plugin saves')
+  t.same(unwrapped, [true, true, true], 'event listeners are never wrapped: the dispatch runs them')
 })
 
 t.test('autoSave: false saves nothing by itself; save() still merges', async (t) => {
@@ -280,6 +284,7 @@ t.test('once, off, onAny and offAny keep working with autosave', async (t) => {
         socket.prependListener('removed', (ack: (v: unknown) => void) => ack('kept'))
         const any = (event: string): void => { socket.session.lastEvent = event }
         socket.onAny(any)
+        socket.prependAny((event: string) => { socket.session.anyCount = (socket.session.anyCount ?? 0) + 1; void event })
         socket.on('stop-any', (ack: (v: unknown) => void) => { socket.offAny(any); ack('ok') })
         socket.on('stop-all-any', (ack: (v: unknown) => void) => { socket.onAny(any); socket.offAny(() => {}); socket.offAny(); ack('ok') })
         socket.on('ping', (ack: (v: unknown) => void) => ack(socket.listeners('once').length))
@@ -296,6 +301,7 @@ t.test('once, off, onAny and offAny keep working with autosave', async (t) => {
   await call(socket, 'ping')
   t.equal((await http('GET', '/session', cookie)).lastEvent, 'stop-any', 'offAny removed it')
   t.equal((await http('GET', '/session', cookie)).once, 1)
+  t.equal((await http('GET', '/session', cookie)).anyCount, 5, 'prependAny listeners save too')
   await call(socket, 'stop-all-any')
   await call(socket, 'ping')
   t.equal((await http('GET', '/session', cookie)).lastEvent, 'stop-any', 'offAny() removed every catch-all listener: ping did not set it')
