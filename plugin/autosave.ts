@@ -22,17 +22,47 @@ function notify (h: Context, socket: Socket): void {
   if (socket.connected) socket.emit(h.errorEvent, clientError('SESSION_SAVE_FAILED'))
 }
 
-/** After `live` is saved (or at once when nothing changed), runs `then`. */
-function afterSave (h: Context, socket: Socket, live: LiveSession, then?: () => void): void {
+/** Saves `live` if it changed, then replies (at once when nothing changed). */
+function afterSave (socket: Socket, live: LiveSession, reply?: (...args: unknown[]) => void, args?: unknown[]): void {
   const saving = live.flush()
   if (saving === undefined) {
-    then?.()
+    reply?.(...(args as unknown[]))
     return
   }
   void saving.then((err) => {
-    if (err) notify(h, socket)
-    then?.()
+    if (err) notify(live.ctx, socket)
+    reply?.(...(args as unknown[]))
   })
+}
+
+/** The ack of one event: held while its listeners run, released after the save that follows them. */
+class HeldAck {
+  /** The listeners finished: a later call of the ack saves first, then replies. */
+  finished = false
+  /** What the listeners acked with, while they ran. */
+  reply: unknown[] | undefined
+  constructor (readonly socket: Socket, readonly live: LiveSession, readonly ack: (...args: unknown[]) => void) {}
+
+  /** The function the listeners get in place of Socket.IO's ack. */
+  deferred (): (...reply: unknown[]) => void {
+    return (...reply) => {
+      if (!this.finished) this.reply ??= reply
+      else afterSave(this.socket, this.live, this.ack, reply)
+    }
+  }
+}
+
+/** Logs a listener that threw or rejected. */
+function failed (live: LiveSession, event: string, err: unknown): void {
+  live.ctx.log.error({ err, event }, 'fastify-socket.io-session: a socket listener failed')
+}
+
+/** The listeners finished: save, then release the ack they gave. */
+function finish (socket: Socket, live: LiveSession, held: HeldAck | undefined): void {
+  if (held === undefined) return afterSave(socket, live)
+  held.finished = true
+  if (held.reply === undefined) return afterSave(socket, live)
+  afterSave(socket, live, held.ack, held.reply)
 }
 
 /**
@@ -42,46 +72,25 @@ function afterSave (h: Context, socket: Socket, live: LiveSession, then?: () => 
 function runListeners (socket: SessionSocket, listeners: Listener[], args: unknown[], event: string): void {
   // Bound at connection, before any listener of the socket can run (events of a loading socket wait).
   const live = socket[kSession] as LiveSession
-  const h = live.ctx
-  let finished = false
-  let held: unknown[] | undefined
-  let ack: ((...reply: unknown[]) => void) | undefined
   const last = args.length - 1
+  let held: HeldAck | undefined
   if (last >= 0 && typeof args[last] === 'function') {
-    ack = args[last] as (...reply: unknown[]) => void
-    args[last] = (...reply: unknown[]) => {
-      if (!finished) held ??= reply
-      else afterSave(h, socket, live, () => ack?.(...reply))
-    }
+    held = new HeldAck(socket, live, args[last] as (...reply: unknown[]) => void)
+    args[last] = held.deferred()
   }
-  const finish = (): void => {
-    finished = true
-    afterSave(h, socket, live, held === undefined ? undefined : () => ack?.(...(held as unknown[])))
-  }
-  const failed = (err: unknown): void => {
-    h.log.error({ err, event }, 'fastify-socket.io-session: a socket listener failed')
-  }
-  let waiting = 0
-  const settled = (): void => {
-    if (--waiting === 0) finish()
-  }
+  let running: Array<Promise<unknown>> | undefined
   for (const fn of listeners) {
-    let result: unknown
     try {
-      result = fn.apply(socket, args)
+      const result = fn.apply(socket, args)
+      if (typeof (result as Promise<unknown>)?.then === 'function') {
+        (running ??= []).push((result as Promise<unknown>).then(undefined, (err) => failed(live, event, err)))
+      }
     } catch (err) {
-      failed(err)
-      continue
-    }
-    if (typeof (result as Promise<unknown>)?.then === 'function') {
-      waiting++
-      ;(result as Promise<unknown>).then(settled, (err) => {
-        failed(err)
-        settled()
-      })
+      failed(live, event, err)
     }
   }
-  if (waiting === 0) finish()
+  if (running === undefined) finish(socket, live, held)
+  else void Promise.all(running).then(() => finish(socket, live, held))
 }
 
 /** Runs one listener with autosave, or plainly when the socket's registration has `autoSave: false`. */
