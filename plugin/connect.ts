@@ -14,7 +14,8 @@ const handshakes = new WeakMap<Socket, Accepted | null>()
 /** What binding needs, fixed at registration. */
 export interface ConnectContext extends HandshakeContext {
   live: LiveSessions
-  store: Context
+  /** What the live sessions of this registration share. */
+  shared: Context
   SocketSession: SocketSessionClass
   /** The disconnect listener shared by every socket: releases its live session. */
   release: (this: SessionSocket) => void
@@ -38,7 +39,7 @@ function newLive (c: ConnectContext, socket: Socket, accepted: Accepted | undefi
   const session = accepted === undefined
     ? new c.SocketSession(store, holder, idGenerator, cookieOpts, signer)
     : new c.SocketSession(store, holder, idGenerator, cookieOpts, signer, JSON.parse(JSON.stringify(accepted.stored)), accepted.id)
-  const live = new LiveSession(c.store, accepted?.id, session as unknown as Record<string, unknown>)
+  const live = new LiveSession(c.shared, accepted?.id, session as unknown as Record<string, unknown>)
   session[kLive] = live
   return live
 }
@@ -61,7 +62,7 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
  * socket (Socket.IO skipped the middlewares) runs the handshake now: its events and the application's
  * connection listeners wait for it, and a refusal is sent as the error event before a disconnect.
  */
-export function onConnection (c: ConnectContext, errorEvent: string) {
+export function onConnection (c: ConnectContext) {
   return (socket: SessionSocket): void => {
     wrapSocketClass(Object.getPrototypeOf(socket) as object)
     const accepted = handshakes.get(socket)
@@ -73,7 +74,7 @@ export function onConnection (c: ConnectContext, errorEvent: string) {
     const loading = runHandshake(c, socket).then((result) => {
       socket[kLoading] = undefined
       if (result instanceof Refusal) {
-        socket.emit(errorEvent, result.data)
+        socket.emit(c.options.errorEvent, result.data)
         socket.disconnect(true)
         return false
       }

@@ -30,12 +30,12 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     checkAuth: options.auth && compileCheck('auth', options.auth, false),
     checkQuery: options.query && compileCheck('query', options.query, true),
     live,
-    store: { store: internals.store, log: fastify.log, autoSave: options.autoSave, errorEvent: options.errorEvent },
+    shared: { store: internals.store, log: fastify.log, autoSave: options.autoSave, errorEvent: options.errorEvent },
     SocketSession: socketSessionClass(internals.Session),
     release: function (this: SessionSocket) { live.release(this[kSession] as LiveSession) }
   }
   const middleware = sessionMiddleware(c)
-  const connection = onConnection(c, options.errorEvent)
+  const connection = onConnection(c)
 
   const install = (nsp: Namespace): void => {
     nsp.use(middleware)
