@@ -1,35 +1,10 @@
 import t from 'tap'
-import { MemoryStore } from '@fastify/session'
 import Fastify from 'fastify'
 import socketio from 'fastify-socket.io'
 import { io as connectClient } from 'socket.io-client'
-import { startApp, call, next } from './helpers.js'
+import { CountingStore, startApp, call, next } from './helpers.js'
 
 // ---- Save on mutation, acks after the save, merge, one live session per id ----
-
-class CountingStore extends MemoryStore {
-  writes = 0
-  reads = 0
-  fail = false
-  slow = 0
-  get (id: string, done: (err: unknown, value?: any) => void): void {
-    this.reads++
-    super.get(id, done)
-  }
-
-  /** The data of the last write that started. */
-  started: any
-  set (id: string, session: any, done: (err?: unknown) => void): void {
-    this.writes++
-    this.started = session
-    if (this.fail) return done(new Error('disk full'))
-    if (this.slow > 0) {
-      setTimeout(() => super.set(id, session, done), this.slow)
-      return
-    }
-    super.set(id, session, done)
-  }
-}
 
 /** Handlers used by most tests: sync, async, read-only, late ack, ack-less, throwing. */
 function handlers (app: any): void {

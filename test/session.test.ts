@@ -1,19 +1,9 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
 import { Signer } from '@fastify/cookie'
-import { startApp, call, SECRET } from './helpers.js'
+import { CountingStore, startApp, call, SECRET } from './helpers.js'
 
 // ---- The HTTP session on every socket ----
-
-/** A memory store that counts writes. */
-class CountingStore extends MemoryStore {
-  declare store: Map<string, any>
-  writes = 0
-  set (id: string, session: any, done: (err?: unknown) => void): void {
-    this.writes++
-    super.set(id, session, done)
-  }
-}
 
 const echo = (app: any): void => {
   app.io.on('connection', (socket: any) => {
