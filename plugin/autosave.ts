@@ -22,16 +22,16 @@ function notify (h: Context, socket: Socket): void {
   if (socket.connected) socket.emit(h.errorEvent, clientError('SESSION_SAVE_FAILED'))
 }
 
-/** Saves `live` if it changed, then replies (at once when nothing changed). */
-function afterSave (socket: Socket, live: LiveSession, reply?: (...args: unknown[]) => void, args?: unknown[]): void {
+/** Saves `live` if it changed, then acks with `reply` when there is one (at once when nothing changed). */
+function afterSave (socket: Socket, live: LiveSession, ack?: (...args: unknown[]) => void, reply?: unknown[]): void {
   const saving = live.flush()
   if (saving === undefined) {
-    reply?.(...(args as unknown[]))
+    if (reply !== undefined) ack?.(...reply)
     return
   }
   void saving.then((err) => {
     if (err) notify(live.ctx, socket)
-    reply?.(...(args as unknown[]))
+    if (reply !== undefined) ack?.(...reply)
   })
 }
 
@@ -59,10 +59,8 @@ function failed (live: LiveSession, event: string, err: unknown): void {
 
 /** The listeners finished: save, then release the ack they gave. */
 function finish (socket: Socket, live: LiveSession, held: HeldAck | undefined): void {
-  if (held === undefined) return afterSave(socket, live)
-  held.finished = true
-  if (held.reply === undefined) return afterSave(socket, live)
-  afterSave(socket, live, held.ack, held.reply)
+  if (held !== undefined) held.finished = true
+  afterSave(socket, live, held?.ack, held?.reply)
 }
 
 /**
