@@ -2,7 +2,9 @@ import Fastify from 'fastify'
 import cookie from '@fastify/cookie'
 import session from '@fastify/session'
 import socketio from 'fastify-socket.io'
-import socketSession from 'fastify-socket.io-session'
+import socketSession, { RedisStore } from 'fastify-socket.io-session'
+import fastifyRedis from '@fastify/redis'
+import { createAdapter } from '@socket.io/redis-adapter'
 import { Type } from 'typebox'
 
 const DEV_SECRET = 'dev secret: set SESSION_SECRET outside development'
@@ -12,8 +14,11 @@ const Query = Type.Object({
   room: Type.String({ default: 'lobby', minLength: 1, maxLength: 32 })
 })
 
-/** Builds the example app (not listening); `opts` are Fastify server options. */
-export async function build (opts = {}) {
+/**
+ * Builds the example app (not listening); `opts` are Fastify server options. With a Redis URL (`REDIS_URL`),
+ * sessions live in Redis and Socket.IO uses the Redis adapter, so that several nodes share them.
+ */
+export async function build (opts = {}, { redisUrl = process.env.REDIS_URL } = {}) {
   const secret = process.env.SESSION_SECRET ?? DEV_SECRET
   if (secret === DEV_SECRET && process.env.NODE_ENV === 'production') {
     throw new Error('set SESSION_SECRET (32 or more characters) in production')
@@ -24,8 +29,19 @@ export async function build (opts = {}) {
     done(null, Object.fromEntries(new URLSearchParams(body)))
   })
   await app.register(cookie)
-  await app.register(session, { secret, cookie: { secure: 'auto' }, saveUninitialized: false })
-  await app.register(socketio)
+  let store
+  let adapter
+  if (redisUrl) {
+    await app.register(fastifyRedis, { url: redisUrl })
+    store = new RedisStore({ client: app.redis })
+    // The adapter needs a client of its own for subscribing; both close with the app.
+    const pub = app.redis.duplicate()
+    const sub = app.redis.duplicate()
+    app.addHook('onClose', async () => { await Promise.allSettled([pub.quit(), sub.quit()]) })
+    adapter = createAdapter(pub, sub)
+  }
+  await app.register(session, { secret, store, cookie: { secure: 'auto', maxAge: 24 * 3600 * 1000 }, saveUninitialized: false })
+  await app.register(socketio, adapter ? { adapter } : {})
   await app.register(socketSession, { requireSession: true, query: Query })
 
   app.get('/', async (request, reply) => {
@@ -116,8 +132,14 @@ function counterPage (user, count) {
     increment.disabled = false
   })
   socket.on('disconnect', (reason) => {
-    state.textContent = 'disconnected: ' + reason
+    if (!state.dataset.ended) state.textContent = 'disconnected: ' + reason
     increment.disabled = true
+  })
+  // Logout or login in another tab, or expiry: the server says why, then disconnects.
+  socket.on('session:error', (error) => {
+    if (error.code !== 'SESSION_DESTROYED' && error.code !== 'SESSION_EXPIRED') return
+    state.dataset.ended = 'yes'
+    state.textContent = error.message + ' - log in again'
   })
   socket.on('connect_error', (err) => {
     state.textContent = 'connection error: ' + err.message

@@ -155,24 +155,35 @@ export function wrapSocketClass (proto: object): void {
   const onAny = own.onAny
   const prependAny = own.prependAny
   const offAny = own.offAny
-  function dispatch (this: SessionSocket, event: unknown, ...args: unknown[]): boolean {
-    const listeners = this.rawListeners(event as string) as Listener[]
+  function dispatch (socket: SessionSocket, event: unknown, args: unknown[], incoming: boolean): boolean {
+    const listeners = socket.rawListeners(event as string) as Listener[]
     if (listeners.length === 0) return false
-    runListeners(this, listeners, args, String(event))
+    const live = socket[kSession] as LiveSession
+    if (incoming) {
+      // Written elsewhere: the event runs once the session was read again (in order; dropped if it ended).
+      const refreshing = live.refreshing
+      if (refreshing !== undefined) {
+        void refreshing.then(() => { if (!live.gone) dispatch(socket, event, args, true) })
+        return true
+      }
+      // A client's event is activity: a rolling session's expiry moves on (saved with the listeners' changes).
+      live.touch()
+    }
+    runListeners(socket, listeners, args, String(event))
     return true
   }
   if (!Object.hasOwn(parent, kWrapped)) {
     Object.assign(parent, {
       [kWrapped]: true,
       emitUntyped: function (this: SessionSocket, event: unknown, ...args: unknown[]) {
-        return saving(this) ? dispatch.call(this, event, ...args) : emitUntyped.call(this, event, ...args)
+        return saving(this) ? dispatch(this, event, args, true) : emitUntyped.call(this, event, ...args)
       }
     })
   }
   Object.assign(proto, {
     [kWrapped]: true,
     emitReserved: function (this: SessionSocket, event: unknown, ...args: unknown[]) {
-      return saving(this) ? dispatch.call(this, event, ...args) : emitReserved.call(this, event, ...args)
+      return saving(this) ? dispatch(this, event, args, false) : emitReserved.call(this, event, ...args)
     },
     onAny: function (this: SessionSocket, fn: unknown) {
       return onAny.call(this, saving(this) ? anyWrapper(fn as Listener) : fn)

@@ -3,7 +3,8 @@ import type { Socket } from 'socket.io'
 import { kLoading, kSession, wrapSocketClass, type SessionSocket } from './autosave.js'
 import { Refusal } from './errors.js'
 import { runHandshake, type Accepted, type HandshakeContext } from './handshake.js'
-import { LiveSession, type Context, type LiveSessions } from './live-sessions.js'
+import { LiveSession, type Context } from './live-sessions.js'
+import type { LiveSessions } from './registry.js'
 import { kLive, type SocketSessionClass } from './socket-session.js'
 
 // ---- Binding sockets to live sessions ----
@@ -39,6 +40,9 @@ function newLive (c: ConnectContext, socket: Socket, accepted: Accepted | undefi
   const session = accepted === undefined
     ? new c.SocketSession(store, holder, idGenerator, cookieOpts, signer)
     : new c.SocketSession(store, holder, idGenerator, cookieOpts, signer, JSON.parse(JSON.stringify(accepted.stored)), accepted.id)
+  // The Session class restarts a maxAge cookie's clock; the live copy keeps the stored expiry.
+  const expires = (accepted?.stored.cookie as { expires?: string | null } | undefined)?.expires
+  if (expires != null) (session as { cookie: { expires: Date } }).cookie.expires = new Date(expires)
   const live = new LiveSession(c.shared, accepted?.id, session as unknown as Record<string, unknown>)
   session[kLive] = live
   return live
@@ -49,7 +53,7 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
   let live = accepted === undefined ? undefined : c.live.get(accepted.id)
   if (live !== undefined && accepted !== undefined && !live.gone) live.refresh(accepted.stored)
   else live = newLive(c, socket, accepted)
-  c.live.bind(live)
+  c.live.bind(live, socket)
   socket[kSession] = live
   socket.session = live.data as unknown as Socket['session']
   ;(socket.request as { session?: unknown }).session = live.data

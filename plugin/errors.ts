@@ -54,6 +54,20 @@ export const FST_SIO_SESSION_STORE = createError(
   503
 )
 
+/** A Redis call took longer than the store's `timeout`. */
+export const FST_SIO_SESSION_TIMEOUT = createError(
+  'FST_SIO_SESSION_TIMEOUT',
+  'fastify-socket.io-session: Redis did not answer within %d ms',
+  503
+)
+
+/** A stored session holds a value that is not JSON. */
+export const FST_SIO_SESSION_CORRUPT = createError(
+  'FST_SIO_SESSION_CORRUPT',
+  'fastify-socket.io-session: the stored session is corrupt (key "%s" is not JSON)',
+  500
+)
+
 // ---- Codes the client sees (connect_error err.data.code, session error event) ----
 
 /** Every code a client can receive, as `connect_error` `err.data.code` or in the session error event. */
@@ -63,7 +77,9 @@ export const ClientCodes = {
   INVALID_QUERY: 'INVALID_QUERY',
   SESSION_REQUIRED: 'SESSION_REQUIRED',
   SESSION_STORE_ERROR: 'SESSION_STORE_ERROR',
-  SESSION_SAVE_FAILED: 'SESSION_SAVE_FAILED'
+  SESSION_SAVE_FAILED: 'SESSION_SAVE_FAILED',
+  SESSION_DESTROYED: 'SESSION_DESTROYED',
+  SESSION_EXPIRED: 'SESSION_EXPIRED'
 } as const
 
 /** A client-facing code. */
@@ -82,7 +98,9 @@ const messages: Record<ClientCode, string> = {
   INVALID_QUERY: 'invalid handshake query',
   SESSION_REQUIRED: 'a valid session is required',
   SESSION_STORE_ERROR: 'session store unavailable, retry later',
-  SESSION_SAVE_FAILED: 'the session could not be saved'
+  SESSION_SAVE_FAILED: 'the session could not be saved',
+  SESSION_DESTROYED: 'the session ended (logout or a new login)',
+  SESSION_EXPIRED: 'the session expired'
 }
 
 /** The error handed to Socket.IO's `next(err)`: the client gets `err.message` and `err.data`. */

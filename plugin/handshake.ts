@@ -5,7 +5,7 @@ import type { ResolvedOptions } from './options.js'
 import { originAllowed } from './origin.js'
 import { applicationQuery, type HandshakeCheck } from './schemas.js'
 import type { SessionInternals } from './session-internals.js'
-import { load, type Stored } from './store.js'
+import { expired, load, type Stored } from './store.js'
 
 // ---- Handshake: origin → auth/query schemas → signed cookie → stored session ----
 
@@ -33,13 +33,6 @@ function signedSessionId (h: HandshakeContext, header: unknown): string | undefi
   const prefix = h.options.cookiePrefix
   if (typeof value !== 'string' || !value.startsWith(prefix)) return undefined
   return value.slice(prefix.length)
-}
-
-/** Whether a stored session's cookie has expired (the check @fastify/session makes on load). */
-function expired (stored: Stored): boolean {
-  const cookie = (stored.cookie ?? {}) as { originalExpires?: unknown, expires?: unknown }
-  const when = cookie.originalExpires ?? cookie.expires
-  return when != null && new Date(when as string).getTime() <= Date.now()
 }
 
 function refuse (h: HandshakeContext, socket: Socket, code: ClientCode, errors?: ValidationIssue[]): Refusal {

@@ -4,11 +4,15 @@ import type { Namespace, Server } from 'socket.io'
 import { kSession, wrapNamespace, type SessionSocket } from './autosave.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
-import { LiveSessions, type LiveSession } from './live-sessions.js'
+import { Lifecycle } from './lifecycle.js'
+import type { Context, LiveSession } from './live-sessions.js'
+import { kMergeSave, type MergeSave } from './redis-store.js'
+import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
 import { compileCheck } from './schemas.js'
 import { readSessionInternals } from './session-internals.js'
 import { socketSessionClass } from './socket-session.js'
+import { watchStore } from './store.js'
 import './types.js'
 
 // ---- Wiring ----
@@ -22,17 +26,33 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   }
   const internals = readSessionInternals(fastify)
   const live = new LiveSessions()
+  const store = internals.store as typeof internals.store & { [kMergeSave]?: MergeSave }
+  const shared: Context = {
+    store,
+    merge: store[kMergeSave],
+    log: fastify.log,
+    autoSave: options.autoSave,
+    errorEvent: options.errorEvent,
+    rolling: options.rolling,
+    touchAfter: options.touchAfter,
+    // Set by the lifecycle, which needs this context itself.
+    events: undefined as unknown as Context['events']
+  }
+  const lifecycle = new Lifecycle(io, live, shared, options)
+  // HTTP routes write through the registered store: the lifecycle hears of it; the plugin writes past it.
+  const watched = watchStore(store, (id, session) => lifecycle.written(id, session), (id) => lifecycle.removed(id))
+  shared.store = watched.raw
   const c: ConnectContext = {
     options,
-    internals,
+    internals: { ...internals, store: watched.raw },
     log: fastify.log,
     parseCookie: fastify.parseCookie,
     checkAuth: options.auth && compileCheck('auth', options.auth, false),
     checkQuery: options.query && compileCheck('query', options.query, true),
     live,
-    shared: { store: internals.store, log: fastify.log, autoSave: options.autoSave, errorEvent: options.errorEvent },
+    shared,
     SocketSession: socketSessionClass(internals.Session),
-    release: function (this: SessionSocket) { live.release(this[kSession] as LiveSession) }
+    release: function (this: SessionSocket) { live.release(this[kSession] as LiveSession, this) }
   }
   const middleware = sessionMiddleware(c)
   const connection = onConnection(c)
@@ -45,8 +65,11 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   for (const nsp of io._nsps.values()) install(nsp)
   io.on('new_namespace', install)
 
+  fastify.addHook('onReady', async () => lifecycle.start())
   // fastify.close(): save what is queued, then close every client so the HTTP server can stop.
   fastify.addHook('preClose', async () => {
+    lifecycle.stop()
+    watched.unwatch()
     await live.flushAll()
     io.engine.close()
   })
@@ -61,6 +84,7 @@ const plugin = fp(fastifySocketIoSession, {
 
 export default plugin
 export { plugin as fastifySocketIoSession }
+export { RedisStore, type RedisClient, type RedisStoreOptions } from './redis-store.js'
 export { ClientCodes, type ClientCode, type RefusalData, type ValidationIssue } from './errors.js'
 export type { OriginCheck, SocketSessionOptions } from './options.js'
 export type { HandshakeData, SessionErrorPayload } from './types.js'

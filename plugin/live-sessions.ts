@@ -1,33 +1,51 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { SessionStore } from '@fastify/session'
+import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED } from './errors.js'
 import { absorb, changes, hasChanges, mergeOver, replaceWith, snapshot, type Snapshot } from './merge.js'
-import { load, remove, write, type Stored } from './store.js'
+import type { MergeSave } from './redis-store.js'
+import { failure, load, remove, write, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
 
 /** What every live session of one registration shares. */
 export interface Context {
+  /** The session store, as the plugin calls it (not the copy that tells the plugin about HTTP writes). */
   store: SessionStore
+  /** The store's merge-save, when it has one (the Redis store): one atomic command per save. */
+  merge: MergeSave | undefined
   log: FastifyBaseLogger
   /** Save after every listener (the `autoSave` option). */
   autoSave: boolean
-  /** The event that tells a socket its session could not be saved. */
+  /** The event that tells a socket its session could not be saved, or ended. */
   errorEvent: string
+  /** Socket activity extends the cookie's expiry (the `rolling` option). */
+  rolling: boolean
+  /** Least extension, in ms, worth a write when rolling (the `touchAfter` option). */
+  touchAfter: number
+  /** Told when this process wrote or destroyed a session (to tell the other nodes). */
+  events: { saved: (live: LiveSession) => void, destroyed: (live: LiveSession) => void }
 }
 
 /** A session's data object, as sockets and handlers see it. */
 export type Data = Record<string, unknown>
+
+/** A session cookie as the live session reads it. */
+interface Cookie { expires?: Date | null, originalMaxAge?: number | null }
 
 /**
  * One session as this process holds it, shared by all of its sockets. Saves run one after another and
  * write only what changed here, over what the store holds then. Without an id it is never written.
  */
 export class LiveSession {
-  /** How many sockets are bound to this session. */
-  sockets = 0
+  /** The sockets bound to this session. */
+  readonly sockets = new Set<Socket>()
   /** The store no longer has this session: it is never written again. */
   gone = false
+  /** Counts the store copies taken in by saves, so that a slower read does not undo a newer save. */
+  version = 0
+  /** Set while the session is read again after a write elsewhere: incoming events wait for it. */
+  refreshing: Promise<void> | undefined
   /** What this process last read from or wrote to the store. */
   private readonly base: Snapshot
   private running: Promise<Error | undefined> | undefined
@@ -40,6 +58,21 @@ export class LiveSession {
   /** Whether the data differs from what the store was last known to hold. */
   changed (): boolean {
     return hasChanges(this.data, this.base)
+  }
+
+  /** When the session expires (ms since the epoch), if it does. */
+  expiresAt (): number | undefined {
+    const when = (this.data.cookie as Cookie | undefined)?.expires
+    return when == null ? undefined : when.getTime()
+  }
+
+  /** Socket activity: with rolling sessions, extends the expiry once the gain is worth a write. */
+  touch (): void {
+    const cookie = this.data.cookie as Cookie | undefined
+    const maxAge = cookie?.originalMaxAge
+    if (!this.ctx.rolling || !maxAge || this.id === undefined) return
+    const next = Date.now() + maxAge
+    if (next - Number(cookie.expires) >= Math.min(this.ctx.touchAfter, maxAge / 10)) cookie.expires = new Date(next)
   }
 
   /**
@@ -64,7 +97,7 @@ export class LiveSession {
   /** Takes the store's copy, dropping local changes; rejects when the store no longer has the session. */
   async reload (): Promise<void> {
     const id = this.storedId()
-    await this.settled()
+    await this.saving()
     const stored = await load(this.ctx.store, id)
     if (stored === undefined) {
       this.markGone()
@@ -73,38 +106,34 @@ export class LiveSession {
     replaceWith(this.data, this.base, stored)
   }
 
-  /** Removes the session from the store; it is never written again. */
+  /** Removes the session from the store; it is never written again, and its sockets everywhere are ended. */
   async destroy (): Promise<void> {
     const id = this.storedId()
-    await this.settled()
+    await this.saving()
     await remove(this.ctx.store, id)
     this.markGone()
+    this.ctx.events.destroyed(this)
   }
 
-  /** Brings in a copy just read from the store (a new socket's handshake). */
+  /** Brings in a copy of the stored session (a handshake's read, another process's write). */
   refresh (stored: Stored): void {
     absorb(this.data, this.base, stored)
   }
 
-  /** The id, for operations that need a stored session. */
-  private storedId (): string {
-    if (this.id === undefined) throw new FST_SIO_SESSION_NOT_STORED()
-    return this.id
-  }
-
-  /** Waits for saves in progress (their errors were reported already). */
-  private async settled (): Promise<void> {
-    await this.saving()
-  }
-
   /** Empties the data and stops all future writes. */
-  private markGone (): void {
+  markGone (): void {
     this.gone = true
     for (const key of Object.keys(this.data)) {
       if (key !== 'cookie') delete this.data[key]
     }
     this.base.clear()
     for (const [key, text] of snapshot(this.data)) this.base.set(key, text)
+  }
+
+  /** The id, for operations that need a stored session. */
+  private storedId (): string {
+    if (this.id === undefined) throw new FST_SIO_SESSION_NOT_STORED()
+    return this.id
   }
 
   private start (): Promise<Error | undefined> {
@@ -119,55 +148,28 @@ export class LiveSession {
     return run
   }
 
-  /** One merge-save: read the stored copy, lay the local changes over it, write it, take it in. */
+  /** One merge-save: the local changes laid over the stored copy, which is then taken in. */
   private async persist (): Promise<void> {
     const local = changes(this.data, this.base)
     if (local === undefined) return
     if (this.gone) throw new FST_SIO_SESSION_GONE()
     const id = this.id as string
-    const stored = await load(this.ctx.store, id)
-    if (stored === undefined) {
+    let merged: Stored | undefined
+    if (this.ctx.merge !== undefined) {
+      const texts = new Map(local.changed)
+      if (texts.has('cookie')) texts.set('cookie', JSON.stringify(this.data.cookie))
+      merged = await this.ctx.merge(id, texts, local.removed, this.data.cookie as Cookie).catch((err) => { throw failure(err) })
+    } else {
+      const stored = await load(this.ctx.store, id)
+      merged = stored && mergeOver(stored, this.data, local)
+      if (merged !== undefined) await write(this.ctx.store, id, merged)
+    }
+    if (merged === undefined) {
       this.gone = true
       throw new FST_SIO_SESSION_GONE()
     }
-    const merged = mergeOver(stored, this.data, local)
-    await write(this.ctx.store, id, merged)
     absorb(this.data, this.base, merged, local.changed)
-  }
-}
-
-/** The live sessions of this process, by session id. */
-export class LiveSessions {
-  private readonly byId = new Map<string, LiveSession>()
-
-  /** The live session of `id`, if a socket of this process holds it. */
-  get (id: string): LiveSession | undefined {
-    return this.byId.get(id)
-  }
-
-  /** Binds a socket to a live session (registering it when it has an id). */
-  bind (live: LiveSession): void {
-    if (live.id !== undefined && !live.gone) this.byId.set(live.id, live)
-    live.sockets++
-  }
-
-  /**
-   * Unbinds a socket. The live session is released with its last socket, once its saves finished: a socket
-   * of the same session that connects meanwhile binds to it, and so sees the changes still being written.
-   */
-  release (live: LiveSession): void {
-    live.sockets--
-    const drop = (): void => {
-      if (live.sockets > 0 || this.byId.get(live.id as string) !== live) return
-      const saving = live.saving()
-      if (saving === undefined) this.byId.delete(live.id as string)
-      else void saving.then(drop)
-    }
-    drop()
-  }
-
-  /** Saves every live session's changes; resolves when all saves finished. */
-  async flushAll (): Promise<void> {
-    await Promise.all([...this.byId.values()].map((live) => live.flush()))
+    this.version++
+    this.ctx.events.saved(this)
   }
 }

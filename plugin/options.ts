@@ -25,8 +25,16 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
   allowedOrigins?: string[] | OriginCheck
   /** Allow handshakes without an `Origin` header (non-browser clients). @default true */
   allowMissingOrigin?: boolean
-  /** The event a socket receives when its session could not be saved. @default 'session:error' */
+  /** The event a socket receives when its session could not be saved, or ended (logout, expiry). @default 'session:error' */
   errorEvent?: string
+  /** Socket events extend the session's expiry, as HTTP requests do; match @fastify/session's `rolling`. @default true */
+  rolling?: boolean
+  /** With `rolling`, the least extension (ms) worth a store write; at most a tenth of the cookie's maxAge is used. @default 60000 */
+  touchAfter?: number
+  /** How often (ms) live sessions are checked for expiry: a socket is ended at most this late. @default 1000 */
+  checkInterval?: number
+  /** How often (ms) every live session is read again, in case a message from another node was lost. @default 30000 */
+  revalidateInterval?: number
 }
 
 /** The options after checking, with every default filled in. */
@@ -40,6 +48,10 @@ export interface ResolvedOptions {
   allowedOrigins: OriginCheck
   allowMissingOrigin: boolean
   errorEvent: string
+  rolling: boolean
+  touchAfter: number
+  checkInterval: number
+  revalidateInterval: number
 }
 
 // ---- Checking ----
@@ -60,6 +72,15 @@ function text (options: Record<string, unknown>, name: string, fallback: string,
   if (value === undefined) return fallback
   if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) {
     bad(`option "${name}" must be a ${allowEmpty ? '' : 'non-empty '}string`)
+  }
+  return value
+}
+
+function interval (options: Record<string, unknown>, name: string, fallback: number): number {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 2 ** 31 - 1) {
+    bad(`option "${name}" must be a number of milliseconds from 1 to 2147483647`)
   }
   return value
 }
@@ -93,7 +114,7 @@ function origins (value: unknown): OriginCheck {
 }
 
 // Fastify's own register options may arrive here too; they are not ours to refuse.
-const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent'])
+const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval'])
 
 /** Checks the user's options and fills in defaults; throws FST_SIO_SESSION_BAD_OPTION naming the fix. */
 export function resolveOptions (input: unknown): ResolvedOptions {
@@ -111,6 +132,10 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     cookiePrefix: text(options, 'cookiePrefix', '', true),
     allowedOrigins: origins(options.allowedOrigins),
     allowMissingOrigin: flag(options, 'allowMissingOrigin', true),
-    errorEvent: text(options, 'errorEvent', 'session:error', false)
+    errorEvent: text(options, 'errorEvent', 'session:error', false),
+    rolling: flag(options, 'rolling', true),
+    touchAfter: interval(options, 'touchAfter', 60_000),
+    checkInterval: interval(options, 'checkInterval', 1000),
+    revalidateInterval: interval(options, 'revalidateInterval', 30_000)
   }
 }

@@ -4,7 +4,10 @@ import session, { MemoryStore, type FastifySessionOptions } from '@fastify/sessi
 import socketio from 'fastify-socket.io'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import type { ServerOptions } from 'socket.io'
-import socketSession, { type SocketSessionOptions } from '../plugin/index.js'
+import fastifyRedis from '@fastify/redis'
+import { createAdapter } from '@socket.io/redis-adapter'
+import { Redis } from 'ioredis'
+import socketSession, { RedisStore, type RedisStoreOptions, type SocketSessionOptions } from '../plugin/index.js'
 
 // ---- Test apps on 127.0.0.1, port 0, with real clients ----
 
@@ -20,6 +23,10 @@ export interface AppOptions {
   beforePlugin?: (app: FastifyInstance) => void
   /** Runs after the plugin is registered, before listen. */
   setup?: (app: FastifyInstance) => void | Promise<void>
+  /** A Redis URL: sessions in the RedisStore on @fastify/redis, and Socket.IO on the Redis adapter. */
+  redis?: string
+  /** Options of the RedisStore (besides the client). */
+  redisStore?: Partial<RedisStoreOptions>
 }
 
 /** A running app, its address, and how to get a session cookie and connect clients. */
@@ -43,9 +50,21 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
   const app = Fastify({ logger: false, ...options.fastify })
   await app.register(cookie)
   const cookieName = options.session?.cookieName ?? 'sessionId'
-  await app.register(session, { secret: SECRET, cookie: { secure: false }, ...options.session } as FastifySessionOptions)
+  const extra: { store?: RedisStore, adapter?: ReturnType<typeof createAdapter> } = {}
+  const redisClients: Redis[] = []
+  if (options.redis !== undefined) {
+    await app.register(fastifyRedis.default, { url: options.redis, maxRetriesPerRequest: 1 })
+    app.redis.on('error', () => {})
+    extra.store = new RedisStore({ client: app.redis, ...options.redisStore })
+    const pub = new Redis(options.redis, { maxRetriesPerRequest: 1 })
+    const sub = pub.duplicate()
+    for (const client of [pub, sub]) client.on('error', () => {})
+    redisClients.push(pub, sub)
+    extra.adapter = createAdapter(pub, sub)
+  }
+  await app.register(session, { secret: SECRET, cookie: { secure: false }, ...(extra.store ? { store: extra.store } : {}), ...options.session } as FastifySessionOptions)
   // fastify-socket.io 4 types a CommonJS default export: under NodeNext, its plugin is `.default`.
-  await app.register(socketio.default, { ...options.io })
+  await app.register(socketio.default, { ...(extra.adapter ? { adapter: extra.adapter } : {}), ...options.io })
   if (options.beforePlugin) await app.after().then(() => options.beforePlugin?.(app))
   await app.register(socketSession, { cookieName, ...options.plugin })
 
@@ -103,6 +122,8 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
     closed = true
     for (const socket of clients) socket.disconnect()
     await app.close()
+    // quit, not disconnect: the adapter's last unsubscribe commands are answered first.
+    await Promise.allSettled(redisClients.map(async (client) => await client.quit()))
   }
   t.teardown(close)
   return { app, url, cookieName, login, http, client, connected, close }

@@ -62,7 +62,7 @@ t.test('events sent right after recovery wait for the session', async (t) => {
   t.same(answers, [1, { user: 'ada', recovered: true }], 'buffered events ran after the session loaded')
 })
 
-t.test('a recovered socket whose session is gone is told why and disconnected', async (t) => {
+t.test('a recovered socket whose session was destroyed while it was away is told why and disconnected', async (t) => {
   const store = new SlowStore()
   const { url, login, connected } = await startApp(t, {
     io: recovery,
@@ -75,13 +75,16 @@ t.test('a recovered socket whose session is gone is told why and disconnected', 
   })
   const cookie = await login({ user: 'ada' })
   const socket = await recoverable(connected, cookie)
-  await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
   const told = next(socket, 'session:error')
   const gone = new Promise((resolve) => socket.on('disconnect', (reason: string) => { if (reason !== 'forced close') resolve(reason) }))
   const answered: unknown[] = []
   store.delay = 100
-  // Sent while disconnected: the client buffers it and sends it right after the recovery handshake.
-  socket.once('disconnect', () => socket.emit('inc', (n: unknown) => answered.push(n)))
+  // Logout while the client is away; then an event sent while disconnected, which the client buffers
+  // and sends right after the recovery handshake.
+  socket.once('disconnect', () => {
+    void fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
+    socket.emit('inc', (n: unknown) => answered.push(n))
+  })
   socket.io.engine.close()
   t.same(await told, { code: 'SESSION_REQUIRED', message: 'a valid session is required' })
   t.equal(await gone, 'io server disconnect', 'a server-side disconnect: the client does not reconnect by itself')

@@ -94,6 +94,11 @@ t.test('bad options', async (t) => {
     [{ allowedOrigins: 'https://a.example' }, /"allowedOrigins" must be an array/],
     [{ allowedOrigins: [42] }, /"allowedOrigins" must be an array/],
     [{ allowedOrigins: ['a.example'] }, /"a\.example" is not an origin/],
+    [{ rolling: 'yes' }, /"rolling" must be a boolean/],
+    [{ checkInterval: 0 }, /"checkInterval" must be a number of milliseconds from 1 to 2147483647/],
+    [{ revalidateInterval: Infinity }, /"revalidateInterval" must be a number of milliseconds/],
+    [{ touchAfter: '1s' }, /"touchAfter" must be a number of milliseconds/],
+    [{ checkInterval: 2 ** 31 }, /"checkInterval" must be a number of milliseconds/],
     [{ secret: 'x' }, /unknown option "secret"; known options are auth, query/]
   ]
   for (const [options, message] of cases) {

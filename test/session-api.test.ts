@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
-import { startApp, call } from './helpers.js'
+import { startApp, call, next } from './helpers.js'
 
 // ---- socket.session has the API of request.session ----
 
@@ -76,29 +76,27 @@ t.test('touch() extends the expiry and saves the cookie', async (t) => {
   t.equal(await call(socket, 'touch') >= touched, true)
 })
 
-t.test('destroy() removes the session; later changes are never written (no resurrection)', async (t) => {
+t.test('destroy() removes the session, answers the ack, then ends every socket of the session', async (t) => {
   const store = new MemoryStore()
   const { login, connected, http } = await startApp(t, { session: { store }, setup: api })
   const cookie = await login({ user: 'ada' })
   const socket = await connected({ extraHeaders: { cookie } })
   const other = await connected({ extraHeaders: { cookie } })
-  t.equal(await call(socket, 'destroy'), 'ok')
+  const told = [next(socket, 'session:error'), next(other, 'session:error')]
+  const reasons = [next(socket, 'disconnect'), next(other, 'disconnect')]
+  t.equal(await call(socket, 'destroy'), 'ok', 'the ack of the destroying event arrives first')
   t.equal((store as any).store.size, 0)
-  t.equal(await call(other, 'get', 'user'), null, 'the other socket of the session sees it emptied')
-  const errors: any[] = []
-  other.on('session:error', (e) => errors.push(e))
-  t.equal(await call(other, 'set', 'x', 1), true)
-  t.same(errors, [{ code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' }])
-  t.equal((store as any).store.size, 0, 'the session was not resurrected')
-  t.equal(await call(other, 'save'), 'FST_SIO_SESSION_GONE')
-  t.equal(await call(other, 'reload'), 'FST_SIO_SESSION_GONE')
+  const ended = { code: 'SESSION_DESTROYED', message: 'the session ended (logout or a new login)' }
+  t.same(await Promise.all(told), [ended, ended])
+  t.same(await Promise.all(reasons), ['io server disconnect', 'io server disconnect'])
   t.same(await http('GET', '/session', cookie), {}, 'HTTP sees no session')
 })
 
-t.test('a session destroyed over HTTP is not resurrected by a socket save', async (t) => {
+t.test('a session destroyed over HTTP ends its sockets; a reconnect with the old cookie gets no session', async (t) => {
   const store = new MemoryStore()
   const { url, login, connected } = await startApp(t, {
     session: { store },
+    plugin: { requireSession: true },
     setup: (app) => {
       api(app)
       app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
@@ -106,14 +104,14 @@ t.test('a session destroyed over HTTP is not resurrected by a socket save', asyn
   })
   const cookie = await login({ user: 'ada' })
   const socket = await connected({ extraHeaders: { cookie } })
+  const told = next(socket, 'session:error')
+  const reason = next(socket, 'disconnect')
   await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
-  t.equal((store as any).store.size, 0)
-  const errors: any[] = []
-  socket.on('session:error', (e) => errors.push(e))
-  await call(socket, 'set', 'cart', ['x'])
-  t.equal(errors.length, 1, 'the client was told')
+  t.equal((await told).code, 'SESSION_DESTROYED')
+  t.equal(await reason, 'io server disconnect')
   t.equal((store as any).store.size, 0, 'still gone')
-  t.equal(await call(socket, 'reload'), 'FST_SIO_SESSION_GONE')
+  const refused = await connected({ extraHeaders: { cookie } }).catch((err) => err)
+  t.equal(refused.data?.code, 'SESSION_REQUIRED')
 })
 
 t.test('destroy(callback), and a destroy that fails', async (t) => {

@@ -1,0 +1,213 @@
+import type { Server } from 'socket.io'
+import { clientError, type ClientCode } from './errors.js'
+import type { Context, LiveSession } from './live-sessions.js'
+import { sessionKey, type LiveSessions } from './registry.js'
+import { expired, load } from './store.js'
+
+// ---- The session's life after the handshake: writes elsewhere, logout, expiry, other nodes ----
+
+/** The server-side event that carries the plugin's messages between nodes, over the Socket.IO adapter. */
+export const PEER_EVENT = 'fastify-socket.io-session'
+
+/** How often the lifecycle looks at the live sessions. */
+export interface LifecycleTimes {
+  /** Expiry check interval, ms. */
+  checkInterval: number
+  /** Revalidation interval, ms: every live session is read again, in case a message was lost. */
+  revalidateInterval: number
+}
+
+/** A read in progress, and whether another one is wanted after it. */
+interface Checking { again: boolean, run: Promise<void> }
+
+/** A publishing client of the adapter, when it tells whether it is connected (ioredis does). */
+interface AdapterWithClient { pubClient?: { status?: unknown } }
+
+/**
+ * Whether an adapter sends server-side messages to other nodes: Socket.IO's in-memory adapter defines
+ * `serverSideEmit` (to warn that it cannot), and an adapter that can overrides it.
+ */
+function carriesMessages (adapter: object): boolean {
+  let owners = 0
+  for (let proto = Object.getPrototypeOf(adapter); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    if (Object.hasOwn(proto, 'serverSideEmit')) owners++
+  }
+  return owners > 1
+}
+
+/**
+ * Keeps every live session of this process true to the store: takes in writes made elsewhere, ends the
+ * sockets of destroyed and expired sessions, and tells the other nodes (through the adapter) what happened here.
+ */
+export class Lifecycle {
+  /** The adapter carries messages to other nodes (the in-memory one cannot). */
+  private readonly remote: boolean
+  /** Other nodes are known to exist: only then do saves cost a message. */
+  private multi = false
+  private timer: NodeJS.Timeout | undefined
+  private lastRevalidation = Date.now()
+  /** Live sessions being read again. */
+  private readonly checking = new Map<LiveSession, Checking>()
+  private readonly ended = new WeakSet<LiveSession>()
+  private stopped = false
+
+  constructor (
+    private readonly io: Server,
+    private readonly live: LiveSessions,
+    private readonly ctx: Context,
+    private readonly times: LifecycleTimes
+  ) {
+    ctx.events = this
+    this.remote = carriesMessages(io.of('/').adapter)
+  }
+
+  /** Starts listening to other nodes, and the timer (which never keeps the process alive). */
+  start (): void {
+    this.io.on(PEER_EVENT, this.onPeer)
+    // Counting the nodes waits for the adapter's client to be ready; then the others hear of this one.
+    void this.countNodes().then(() => this.publish('hello'))
+    this.timer = setInterval(() => this.tick(), this.times.checkInterval)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearInterval(this.timer)
+    this.io.off(PEER_EVENT, this.onPeer)
+  }
+
+  // ---- What happened to a session outside the plugin (HTTP routes, through the store) ----
+
+  /** A session was written: its live copy here takes it in; other nodes read it again. */
+  written (id: string, session: object): void {
+    if (this.stopped) return
+    const live = this.live.get(id)
+    if (live !== undefined && !live.gone) {
+      live.refresh(JSON.parse(JSON.stringify(session)))
+      live.version++
+    }
+    if (this.multi) this.publish('changed', sessionKey(id))
+  }
+
+  /** A session was destroyed (logout, regenerate): its sockets are ended, here and on every node. */
+  removed (id: string): void {
+    if (this.stopped) return
+    const live = this.live.get(id)
+    if (live !== undefined) this.end(live, false)
+    this.publish('gone', sessionKey(id))
+  }
+
+  // ---- What this process did to a live session ----
+
+  /** A socket's save: the other nodes that hold the session read it again. */
+  saved (live: LiveSession): void {
+    if (this.multi) this.publish('changed', this.live.keyOf(live))
+  }
+
+  /** A socket's destroy: the session's sockets are ended, here and on every node. */
+  destroyed (live: LiveSession): void {
+    this.end(live, true)
+  }
+
+  // ---- Internals ----
+
+  /** Ends a live session: no more writes, and each socket gets the reason, then a server-side disconnect. */
+  private end (live: LiveSession, tellOthers: boolean, code?: ClientCode): void {
+    if (this.ended.has(live)) return
+    this.ended.add(live)
+    const reason = code ?? ((live.expiresAt() ?? Infinity) <= Date.now() ? 'SESSION_EXPIRED' : 'SESSION_DESTROYED')
+    if (tellOthers) this.publish('gone', this.live.keyOf(live))
+    this.live.forget(live)
+    live.markGone()
+    // After the listener that ended it finished, so that its ack still reaches the client.
+    setImmediate(() => {
+      for (const socket of live.sockets) {
+        if (socket.connected) socket.emit(this.ctx.errorEvent, clientError(reason))
+        socket.disconnect(true)
+      }
+    })
+  }
+
+  /**
+   * Reads a live session again: takes in the stored copy, or ends the session when the store lost it.
+   * After a write elsewhere (`changed`), the session's incoming events wait for the read (`refreshing`), so
+   * that they see the write; another write announced meanwhile asks for one more read. Timer reads
+   * (expiry, revalidation) hold no events, and one that finds a read running is not needed.
+   */
+  private verify (live: LiveSession, reason: 'changed' | 'expiry' | 'revalidation'): void {
+    const running = this.checking.get(live)
+    if (running !== undefined) {
+      if (reason === 'changed') {
+        running.again = true
+        live.refreshing = running.run
+      }
+      return
+    }
+    const run = this.read(live).catch((err) => {
+      this.ctx.log.warn({ err }, 'fastify-socket.io-session: could not read a live session again')
+      // An expired session is not kept alive by a store that cannot answer.
+      if (reason === 'expiry') this.end(live, false, 'SESSION_EXPIRED')
+    }).finally(() => {
+      this.checking.delete(live)
+      live.refreshing = undefined
+    })
+    this.checking.set(live, { again: false, run })
+    if (reason === 'changed') live.refreshing = run
+  }
+
+  /** The reads of `verify`, again while another read was asked for or a save took in a newer copy. */
+  private async read (live: LiveSession): Promise<void> {
+    let again = true
+    while (again && !live.gone) {
+      await live.saving()
+      const version = live.version
+      const stored = await load(this.ctx.store, live.id as string)
+      const check = this.checking.get(live) as Checking
+      again = check.again || live.version !== version
+      check.again = false
+      if (again || live.gone) continue
+      if (stored === undefined || expired(stored)) this.end(live, false)
+      else live.refresh(stored)
+    }
+  }
+
+  private tick (): void {
+    const now = Date.now()
+    const revalidate = now - this.lastRevalidation >= this.times.revalidateInterval
+    if (revalidate) {
+      this.lastRevalidation = now
+      void this.countNodes()
+    }
+    for (const live of this.live.values()) {
+      const due = (live.expiresAt() ?? Infinity) <= now
+      if (due || revalidate) this.verify(live, due ? 'expiry' : 'revalidation')
+    }
+  }
+
+  private readonly onPeer = (kind: unknown, key: unknown): void => {
+    this.multi = true
+    if (kind === 'hello') return this.publish('here')
+    const live = typeof key === 'string' ? this.live.byName(key) : undefined
+    if (live === undefined) return
+    if (kind === 'changed') this.verify(live, 'changed')
+    else if (kind === 'gone') this.end(live, false)
+  }
+
+  /** Sends a message to the other nodes, when there may be any and the adapter is connected. */
+  private publish (kind: string, key?: string): void {
+    if (!this.remote) return
+    const adapter = this.io.of('/').adapter as unknown as AdapterWithClient
+    // A publish on a disconnected client would reject where nobody listens; revalidation covers the loss.
+    const status = adapter.pubClient?.status
+    if (status !== undefined && status !== 'ready') return
+    this.io.serverSideEmit(PEER_EVENT, kind, key)
+  }
+
+  /** Asks the adapter how many nodes there are (the Redis adapter counts its subscribers). */
+  private async countNodes (): Promise<void> {
+    if (!this.remote) return
+    try {
+      this.multi = (await this.io.of('/').adapter.serverCount()) > 1
+    } catch {}
+  }
+}

@@ -1,0 +1,143 @@
+import type { SessionStore } from '@fastify/session'
+import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from './errors.js'
+import { DESTROY, GET, MERGE, SET, type Script } from './redis-scripts.js'
+
+// ---- A session store on the app's Redis client (@fastify/redis) ----
+
+/** The part of an ioredis client (`fastify.redis`) the store uses. */
+export interface RedisClient {
+  evalsha: (sha: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
+  eval: (script: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
+}
+
+/** Options of the Redis session store. */
+export interface RedisStoreOptions {
+  /** The ioredis client, usually `fastify.redis` from @fastify/redis. */
+  client: RedisClient
+  /** Prefix of every session key. @default 'sess:' */
+  prefix?: string
+  /** Lifetime in ms of sessions whose cookie has no expiry (browser-session cookies). @default 86400000 (a day) */
+  ttl?: number
+  /** How long in ms any Redis call may take before it fails; ioredis alone waits and retries for long. @default 2000 */
+  timeout?: number
+  /** Longest time in ms a destroyed session's tombstone stays, refusing late saves. @default 3600000 (an hour) */
+  tombstoneTtl?: number
+}
+
+/** Where the socket side finds the store's merge-save. */
+export const kMergeSave = Symbol.for('fastify-socket.io-session.merge-save')
+
+/**
+ * A merge-save: writes `changed` (key → JSON text), removes `removed`, and, when given, sets the lifetime
+ * from `cookie`; resolves to the stored result, or undefined when the session is gone.
+ */
+export type MergeSave = (id: string, changed: Map<string, string>, removed: string[], cookie: { expires?: unknown } | undefined) => Promise<Record<string, unknown> | undefined>
+
+/** @fastify/session's store callbacks (its types ask for its Session class; any session object is accepted here). */
+type Callback = (err?: any, value?: any) => void
+
+/** Milliseconds until a cookie expires; `fallback` when it has no expiry. At least 1. */
+export function ttlOf (cookie: { expires?: unknown } | undefined, fallback: number): number {
+  const expires = cookie?.expires
+  if (expires == null) return fallback
+  const at = expires instanceof Date ? expires.getTime() : Date.parse(String(expires))
+  return Number.isNaN(at) ? fallback : Math.max(1, Math.round(at - Date.now()))
+}
+
+function positive (value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new FST_SIO_SESSION_BAD_OPTION(`RedisStore option "${name}" must be a positive number of milliseconds`)
+  }
+  return Math.round(value)
+}
+
+/**
+ * A @fastify/session store on Redis. Sessions are hashes (one field per key), so a socket's save writes only
+ * the keys it changed, atomically, in one command; TTL follows the cookie; destroyed sessions are never recreated.
+ */
+export class RedisStore implements SessionStore {
+  private readonly client: RedisClient
+  private readonly prefix: string
+  private readonly ttl: number
+  private readonly timeout: number
+  private readonly tombstoneTtl: number
+
+  constructor (options: RedisStoreOptions) {
+    const client = options?.client
+    if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function') {
+      throw new FST_SIO_SESSION_BAD_OPTION('RedisStore needs { client }, an ioredis client such as fastify.redis from @fastify/redis')
+    }
+    if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+      throw new FST_SIO_SESSION_BAD_OPTION('RedisStore option "prefix" must be a string')
+    }
+    this.client = client
+    this.prefix = options.prefix ?? 'sess:'
+    this.ttl = positive(options.ttl, 'ttl', 86_400_000)
+    this.timeout = positive(options.timeout, 'timeout', 2000)
+    this.tombstoneTtl = positive(options.tombstoneTtl, 'tombstoneTtl', 3_600_000)
+  }
+
+  get (id: string, callback: Callback): void {
+    this.run(GET, id)
+      .then((reply) => reply ? parse(reply as string[]) : null)
+      .then((data) => callback(null, data), callback)
+  }
+
+  set (id: string, session: any, callback: Callback): void {
+    const data = session as Record<string, unknown>
+    const args: Array<string | number> = [ttlOf(data.cookie as { expires?: unknown }, this.ttl)]
+    for (const key of Object.keys(data)) {
+      const text = JSON.stringify(data[key])
+      if (text !== undefined) args.push(key, text)
+    }
+    this.run(SET, id, ...args).then((written) => callback(written === 1 ? null : new FST_SIO_SESSION_GONE()), callback)
+  }
+
+  destroy (id: string, callback: Callback): void {
+    this.run(DESTROY, id, this.tombstoneTtl).then(() => callback(null), callback)
+  }
+
+  /** The socket side's save: only the changed keys, over what is stored, never recreating a destroyed session. */
+  [kMergeSave]: MergeSave = async (id, changed, removed, cookie) => {
+    const ttl = changed.has('cookie') ? ttlOf(cookie, this.ttl) : ''
+    const args: Array<string | number> = [ttl, removed.length, ...removed]
+    for (const [key, text] of changed) args.push(key, text)
+    const reply = await this.run(MERGE, id, ...args)
+    return reply ? parse(reply as string[]) : undefined
+  }
+
+  /** Runs a script on the session's key (EVALSHA, and EVAL once after Redis lost its script cache), with the timeout. */
+  private async run (s: Script, id: string, ...args: Array<string | number>): Promise<unknown> {
+    const key = this.prefix + id
+    const call = this.client.evalsha(s.sha, 1, key, ...args).catch((err: Error) => {
+      if (!String(err?.message).startsWith('NOSCRIPT')) throw err
+      return this.client.eval(s.source, 1, key, ...args)
+    })
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new FST_SIO_SESSION_TIMEOUT(this.timeout)), this.timeout)
+      timer.unref()
+    })
+    try {
+      return await Promise.race([call, expired])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** A stored session from its hash fields; a value that is not JSON fails with FST_SIO_SESSION_CORRUPT. */
+function parse (pairs: string[]): Record<string, unknown> {
+  const data: Record<string, unknown> = {}
+  for (let i = 0; i < pairs.length; i += 2) {
+    // A field named __proto__ cannot come from a session object: it would set the prototype, so it is skipped.
+    if (pairs[i] === '__proto__') continue
+    try {
+      data[pairs[i]] = JSON.parse(pairs[i + 1])
+    } catch {
+      throw new FST_SIO_SESSION_CORRUPT(pairs[i].slice(0, 100))
+    }
+  }
+  return data
+}

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto'
+import type { Socket } from 'socket.io'
+import type { LiveSession } from './live-sessions.js'
+
+// ---- The live sessions of this process ----
+
+/** A session's name between nodes: a hash of its id, so that the id itself never leaves the process. */
+export function sessionKey (id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 22)
+}
+
+/** The live sessions of one registration, by session id and by key. */
+export class LiveSessions {
+  private readonly byId = new Map<string, LiveSession>()
+  private readonly byKey = new Map<string, LiveSession>()
+  private readonly keys = new WeakMap<LiveSession, string>()
+
+  /** The live session of `id`, if a socket of this process holds it. */
+  get (id: string): LiveSession | undefined {
+    return this.byId.get(id)
+  }
+
+  /** The live session named `key` by another node. */
+  byName (key: string): LiveSession | undefined {
+    return this.byKey.get(key)
+  }
+
+  /** The key of a stored live session. */
+  keyOf (live: LiveSession): string {
+    let key = this.keys.get(live)
+    if (key === undefined) {
+      key = sessionKey(live.id as string)
+      this.keys.set(live, key)
+    }
+    return key
+  }
+
+  /** Every live session. */
+  values (): IterableIterator<LiveSession> {
+    return this.byId.values()
+  }
+
+  /** Binds a socket to a live session (registering it when it has an id). */
+  bind (live: LiveSession, socket: Socket): void {
+    if (live.id !== undefined && !live.gone && this.byId.get(live.id) !== live) {
+      this.byId.set(live.id, live)
+      this.byKey.set(this.keyOf(live), live)
+    }
+    live.sockets.add(socket)
+  }
+
+  /** Drops a live session at once: later handshakes of its id start afresh. */
+  forget (live: LiveSession): void {
+    if (live.id === undefined || this.byId.get(live.id) !== live) return
+    this.byId.delete(live.id)
+    this.byKey.delete(this.keyOf(live))
+  }
+
+  /**
+   * Unbinds a socket. The live session is released with its last socket, once its saves finished: a socket
+   * of the same session that connects meanwhile binds to it, and so sees the changes still being written.
+   */
+  release (live: LiveSession, socket: Socket): void {
+    live.sockets.delete(socket)
+    const drop = (): void => {
+      if (live.sockets.size > 0) return
+      const saving = live.saving()
+      if (saving === undefined) this.forget(live)
+      else void saving.then(drop)
+    }
+    drop()
+  }
+
+  /** Saves every live session's changes; resolves when all saves finished. */
+  async flushAll (): Promise<void> {
+    await Promise.all([...this.byId.values()].map((live) => live.flush()))
+  }
+}

@@ -1,0 +1,164 @@
+import t from 'tap'
+import { MemoryStore } from '@fastify/session'
+import { createAdapter } from '@socket.io/redis-adapter'
+import { Redis } from 'ioredis'
+import { startRedis } from './redis-server.js'
+import { startApp, call, next } from './helpers.js'
+
+// ---- Lifecycle edge cases: shared stores, stray messages, the adapter down while the store works ----
+
+const redis = await startRedis(t)
+
+const handlers = (app: any): void => {
+  app.io.on('connection', (socket: any) => {
+    const s = socket.session
+    socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s[key] ?? null))
+    socket.on('save', async (ack: (v: unknown) => void) => { s.x = 1; await s.save().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('destroy-twice', async (ack: (v: unknown) => void) => {
+      await s.destroy()
+      await s.destroy()
+      ack('ok')
+    })
+  })
+}
+
+t.test('two apps on one store: closing one leaves the other told of HTTP writes and logouts', async (t) => {
+  const store = new MemoryStore()
+  const first = await startApp(t, { session: { store }, setup: handlers })
+  const second = await startApp(t, {
+    session: { store },
+    setup: (app) => {
+      handlers(app)
+      app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
+    }
+  })
+  const cookie = await second.login({ user: 'ada' })
+  await first.close()
+  const socket = await second.connected({ extraHeaders: { cookie } })
+  await second.http('POST', '/set', cookie, { cart: ['pen'] })
+  t.same(await call(socket, 'get', 'cart'), ['pen'])
+  const told = next(socket, 'session:error')
+  await fetch(`${second.url}/logout`, { method: 'POST', headers: { cookie } })
+  t.equal((await told).code, 'SESSION_DESTROYED')
+})
+
+t.test('save() and reload() of a session the store lost without a word reject with FST_SIO_SESSION_GONE', async (t) => {
+  const store = new MemoryStore()
+  const { login, connected } = await startApp(t, { session: { store }, setup: handlers })
+  const socket = await connected({ extraHeaders: { cookie: await login() } })
+  const other = await connected({ extraHeaders: { cookie: await login() } })
+  ;(store as any).store.clear()
+  t.equal(await call(socket, 'save'), 'FST_SIO_SESSION_GONE')
+  t.equal(await call(other, 'reload'), 'FST_SIO_SESSION_GONE')
+  t.equal((store as any).store.size, 0, 'nothing was recreated')
+})
+
+t.test('destroy() twice in one handler ends the sockets once', async (t) => {
+  const { login, connected } = await startApp(t, { setup: handlers })
+  const socket = await connected({ extraHeaders: { cookie: await login() } })
+  const errors: unknown[] = []
+  socket.on('session:error', (e) => errors.push(e.code))
+  const gone = next(socket, 'disconnect')
+  t.equal(await call(socket, 'destroy-twice'), 'ok')
+  t.equal(await gone, 'io server disconnect')
+  t.same(errors, ['SESSION_DESTROYED'])
+})
+
+t.test('messages the plugin does not know are ignored', async (t) => {
+  const options = { redis: redis.url, setup: handlers }
+  const a = await startApp(t, options)
+  const b = await startApp(t, options)
+  const cookie = await a.login({ user: 'ada' })
+  const socket = await a.connected({ extraHeaders: { cookie } })
+  const id = decodeURIComponent(cookie.split('=')[1]).split('.')[0]
+  const { sessionKey } = await import('../plugin/registry.js')
+  const heard = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
+  b.app.io.serverSideEmit('fastify-socket.io-session', 'unknown', sessionKey(id))
+  b.app.io.serverSideEmit('fastify-socket.io-session', 'gone', 42)
+  await heard
+  t.equal(await call(socket, 'get', 'user'), 'ada', 'the socket stays, with its session')
+})
+
+t.test('the adapter\'s Redis down while the store works: a logout still ends the local sockets', async (t) => {
+  const pub = new Redis(redis.url, { maxRetriesPerRequest: 1 })
+  const sub = pub.duplicate()
+  for (const client of [pub, sub]) client.on('error', () => {})
+  t.teardown(() => { pub.disconnect(); sub.disconnect() })
+  const rejections: unknown[] = []
+  const record = (err: unknown): void => { rejections.push(err) }
+  process.on('unhandledRejection', record)
+  t.teardown(() => process.off('unhandledRejection', record))
+  const { login, connected, url } = await startApp(t, {
+    io: { adapter: createAdapter(pub, sub) },
+    plugin: { checkInterval: 20, revalidateInterval: 20 },
+    setup: (app) => {
+      handlers(app)
+      app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
+    }
+  })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  await redis.kill()
+  t.teardown(() => redis.start())
+  // Revalidation ticks meanwhile ask the adapter to count nodes, which fails: they carry on.
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const told = next(socket, 'session:error')
+  await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
+  t.equal((await told).code, 'SESSION_DESTROYED')
+  t.same(rejections, [], 'the message that could not be sent left no unhandled rejection')
+})
+
+t.test('revalidation takes in a write nobody announced, even while reads overlap', async (t) => {
+  class SlowStore extends MemoryStore {
+    reads = 0
+    get (id: string, done: any): void {
+      this.reads++
+      setTimeout(() => super.get(id, done), 60)
+    }
+  }
+  const store = new SlowStore()
+  const { login, connected } = await startApp(t, {
+    session: { store },
+    // Ticks come faster than the store answers: a tick that finds a read running adds none.
+    plugin: { checkInterval: 10, revalidateInterval: 10 },
+    setup: handlers
+  })
+  const socket = await connected({ extraHeaders: { cookie: await login() } })
+  const stored = [...(store as any).store.values()][0]
+  stored.cart = ['written behind the plugin\'s back']
+  let seen = null
+  for (let i = 0; seen === null && i < 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    seen = await call(socket, 'get', 'cart')
+  }
+  t.same(seen, ['written behind the plugin\'s back'])
+  const reads = store.reads
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.ok(store.reads - reads <= 6, `reads do not pile up: ${store.reads - reads} in 300 ms of 10 ms ticks`)
+  t.equal(await call(socket, 'get', 'user'), 'ada', 'events do not wait for timer reads')
+})
+
+t.test('two writes announced during one read: the next event waits for a second read and sees both', async (t) => {
+  class SlowStore extends MemoryStore {
+    get (id: string, done: any): void {
+      setTimeout(() => super.get(id, done), 80)
+    }
+  }
+  // Two nodes in one process may share one store object; the adapter carries the messages.
+  const store = new SlowStore()
+  const options = { redis: redis.url, session: { store }, setup: handlers }
+  const a = await startApp(t, options)
+  const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
+  const b = await startApp(t, options)
+  await hello
+  const cookie = await a.login({ user: 'ada' })
+  const socket = await b.connected({ extraHeaders: { cookie } })
+  const announced = new Promise<void>((resolve) => {
+    let count = 0
+    b.app.io.on('fastify-socket.io-session', (kind: string) => { if (kind === 'changed' && ++count === 2) resolve() })
+  })
+  await Promise.all([a.http('POST', '/set', cookie, { first: 1 }), a.http('POST', '/set', cookie, { second: 2 })])
+  await announced
+  t.same([await call(socket, 'get', 'first'), await call(socket, 'get', 'second')], [1, 2])
+})

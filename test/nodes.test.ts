@@ -1,0 +1,164 @@
+import t, { type Test } from 'tap'
+
+type Tap = Test
+import type { FastifyInstance } from 'fastify'
+import { startRedis } from './redis-server.js'
+import { startApp, call, next, type AppOptions, type TestApp } from './helpers.js'
+
+// ---- Two nodes sharing Redis (sessions) and the Redis adapter (Socket.IO) ----
+
+const redis = await startRedis(t)
+
+const routes = (app: FastifyInstance): void => {
+  app.io.on('connection', (socket) => {
+    const s = socket.session as any
+    socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s[key] ?? null))
+    socket.on('inc', (ack: (v: unknown) => void) => { s.count = (s.count ?? 0) + 1; ack(s.count) })
+  })
+  app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
+  app.post('/relogin', async (request) => {
+    await request.session.regenerate()
+    request.session.set('user' as never, 'ada (again)' as never)
+    return { ok: true }
+  })
+}
+
+/** Two nodes, A and B, on one Redis. */
+async function nodes (t: Tap, options: AppOptions = {}): Promise<[TestApp, TestApp]> {
+  const opts = { redis: redis.url, plugin: { requireSession: true, ...options.plugin }, setup: routes, ...options }
+  const a = await startApp(t, opts)
+  const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
+  const b = await startApp(t, opts)
+  t.equal(await hello, 'hello', 'node A heard of node B')
+  return [a, b]
+}
+
+/** Resolves when `node` hears from the other node that a session changed. */
+const told = async (node: TestApp) => await new Promise<void>((resolve) => {
+  const listener = (kind: string) => {
+    if (kind !== 'changed') return
+    node.app.io.off('fastify-socket.io-session', listener)
+    resolve()
+  }
+  node.app.io.on('fastify-socket.io-session', listener)
+})
+
+/** A client of `node` with this cookie, connected. */
+const on = async (node: TestApp, cookie: string) => await node.connected({ extraHeaders: { cookie } })
+
+t.test('an HTTP write on node A is seen by a socket on node B in its next event', async (t) => {
+  const [a, b] = await nodes(t)
+  const cookie = await a.login({ user: 'ada' })
+  const socket = await on(b, cookie)
+  t.equal(await call(socket, 'get', 'cart'), null)
+  let heard = told(b)
+  await a.http('POST', '/set', cookie, { cart: ['book'] })
+  await heard
+  t.same(await call(socket, 'get', 'cart'), ['book'], 'the event waited for the session to be read again')
+  heard = told(b)
+  await a.http('POST', '/set', cookie, { cart: ['book', 'pen'] })
+  await heard
+  t.same(await call(socket, 'get', 'cart'), ['book', 'pen'], 'and the next one')
+})
+
+t.test('two tabs of one session on two nodes: increments taking turns are exact', async (t) => {
+  const [a, b] = await nodes(t)
+  const cookie = await a.login()
+  const tabs = [await on(a, cookie), await on(b, cookie)]
+  for (let i = 1; i <= 20; i++) {
+    // The other node hears of each save (one Redis message); its next event then sees the count.
+    const heard = told(i % 2 === 0 ? b : a)
+    t.equal(await call(tabs[i % 2], 'inc'), i)
+    await heard
+  }
+  t.equal((await a.http('GET', '/session', cookie)).count, 20, 'HTTP sees the total')
+})
+
+t.test('logout on node A ends the sockets of the session on A and B within 200 ms', async (t) => {
+  const [a, b] = await nodes(t)
+  const cookie = await a.login()
+  const sockets = [await on(a, cookie), await on(a, cookie), await on(b, cookie), await on(b, cookie)]
+  const other = await on(b, await a.login({ user: 'bob' }))
+  const ended = sockets.map(async (socket) => {
+    const told = next(socket, 'session:error')
+    const reason = await next(socket, 'disconnect')
+    return { ...(await told), reason, at: Date.now() }
+  })
+  const start = Date.now()
+  t.same(await a.http('POST', '/logout', cookie), { ok: true })
+  for (const end of await Promise.all(ended)) {
+    t.equal(end.code, 'SESSION_DESTROYED')
+    t.equal(end.reason, 'io server disconnect', 'a server-side disconnect: no automatic reconnect')
+    t.ok(end.at - start < 200, `ended ${end.at - start} ms after the logout request`)
+  }
+  t.equal(await call(other, 'inc'), 1, 'another session is untouched')
+  for (const node of [a, b]) {
+    const refused = await on(node, cookie).catch((err) => err)
+    t.equal(refused.data?.code, 'SESSION_REQUIRED', 'a reconnect with the old cookie is refused')
+  }
+})
+
+t.test('login again (regenerate) on node A ends the old session\'s sockets on B; the new cookie gets the new session', async (t) => {
+  const [a, b] = await nodes(t)
+  const cookie = await a.login({ user: 'ada' })
+  const old = await on(b, cookie)
+  const told = next(old, 'session:error')
+  const response = await fetch(`${a.url}/relogin`, { method: 'POST', headers: { cookie } })
+  const fresh = (response.headers.get('set-cookie') ?? '').split(';')[0]
+  t.not(fresh, cookie)
+  t.equal((await told).code, 'SESSION_DESTROYED')
+  t.equal(await call(await on(b, fresh), 'get', 'user'), 'ada (again)')
+  t.equal((await on(a, cookie).catch((err) => err)).data?.code, 'SESSION_REQUIRED')
+})
+
+t.test('a socket save never resurrects a session destroyed on another node', async (t) => {
+  const [a, b] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 60_000 } })
+  const cookie = await a.login()
+  const socket = await on(b, cookie)
+  // The key vanishes without a message (as if it had been lost): B still holds the session.
+  const id = decodeURIComponent(cookie.split('=')[1]).split('.')[0]
+  const client = redis.client()
+  await client.set(`sess:${id}`, '0', 'PX', 10_000)
+  const errors: any[] = []
+  socket.on('session:error', (e) => errors.push(e))
+  t.equal(await call(socket, 'inc'), 1, 'the ack still arrives')
+  t.same(errors.map((e) => e.code), ['SESSION_SAVE_FAILED'], 'the client is told the save failed')
+  t.equal(await client.type(`sess:${id}`), 'string', 'still a tombstone, not a session')
+})
+
+t.test('a lost message: revalidation ends a socket whose session is gone', async (t) => {
+  const [, b] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 300, checkInterval: 50 } })
+  const cookie = await b.login()
+  const socket = await on(b, cookie)
+  const id = decodeURIComponent(cookie.split('=')[1]).split('.')[0]
+  const told = next(socket, 'session:error')
+  const start = Date.now()
+  await redis.client().del(`sess:${id}`)
+  t.equal((await told).code, 'SESSION_DESTROYED')
+  t.ok(Date.now() - start < 1000, `ended within ${Date.now() - start} ms`)
+})
+
+t.test('commands on two nodes: per changing event, a save and a PUBLISH on A, and a read on B, which holds the session too', async (t) => {
+  const [a, b] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 60_000 } })
+  const cookie = await a.login()
+  const socket = await on(a, cookie)
+  const tab = await on(b, cookie)
+  const first = told(b)
+  t.equal(await call(socket, 'inc'), 1)
+  await first
+  t.equal(await call(tab, 'get', 'count'), 1)
+  await redis.resetCommands()
+  for (let i = 2; i <= 11; i++) {
+    const heard = told(b)
+    t.equal(await call(socket, 'inc'), i)
+    await heard
+    t.equal(await call(tab, 'get', 'count'), i, 'B\'s next event waited for the read')
+  }
+  const counts = await redis.commands()
+  t.equal(counts.publish, 10, 'a PUBLISH per save')
+  t.ok(counts.evalsha >= 20 && counts.evalsha <= 30, `a save per event on A, and a read (or two) on B: ${counts.evalsha} in all`)
+  t.same(Object.keys(counts).sort(), ['evalsha', 'publish'])
+  await redis.resetCommands()
+  for (let i = 0; i < 10; i++) await call(socket, 'get', 'count')
+  t.same(await redis.commands(), {}, 'none for read-only events')
+})
