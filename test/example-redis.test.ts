@@ -1,0 +1,69 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client'
+import { build } from '../example-app/app.js'
+import { startRedis } from './redis-server.js'
+import { call, next } from './helpers.js'
+
+// ---- The example app on Redis: two nodes share sessions; logout on one ends the sockets on the other ----
+
+const redis = await startRedis(t)
+
+t.test('two nodes of the example app on one Redis', async (t) => {
+  const urls: string[] = []
+  const clients: ClientSocket[] = []
+  for (let i = 0; i < 2; i++) {
+    const app = await build({}, { redisUrl: redis.url })
+    t.teardown(async () => await app.close())
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const address = app.server.address()
+    urls.push(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`)
+  }
+  t.teardown(() => { for (const socket of clients) socket.disconnect() })
+  const [a, b] = urls
+  const form = async (url: string, path: string, body: Record<string, string>, cookie = ''): Promise<Response> => await fetch(url + path, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams(body)
+  })
+  const cookie = ((await form(a, '/login', { name: 'Ada' })).headers.get('set-cookie') ?? '').split(';')[0]
+  const connect = async (url: string): Promise<[ClientSocket, number]> => {
+    const socket = connectClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie }, query: { room: 'lobby' } })
+    clients.push(socket)
+    return [socket, await next(socket, 'count')]
+  }
+  const [onA] = await connect(a)
+  t.equal(await call(onA, 'increment'), 1)
+  const [onB, count] = await connect(b)
+  t.equal(count, 1, 'node B reads the session node A wrote')
+  t.equal(await call(onB, 'increment'), 2)
+  t.match(await (await fetch(a + '/', { headers: { cookie } })).text(), '<p class="count" id="count">2</p>')
+
+  const told = next(onB, 'session:error')
+  const reason = next(onB, 'disconnect')
+  await form(a, '/logout', {}, cookie)
+  t.equal((await told).code, 'SESSION_DESTROYED', 'logout on A reaches the tab on B')
+  t.equal(await reason, 'io server disconnect')
+})
+
+t.test('npm run start:cluster starts two nodes on two ports', async (t) => {
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const child = spawn(process.execPath, ['example-app/cluster.js'], {
+    env: { ...process.env, PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.teardown(() => { child.kill('SIGTERM') })
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`cluster exited with ${code}: ${output}`)))
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if ((output.match(/example app: open/g) ?? []).length === 2) resolve()
+    })
+  })
+  for (const p of [port, port + 1]) {
+    const response = await fetch(`http://127.0.0.1:${p}/`)
+    t.equal(response.status, 200, `a node answers on port ${p}`)
+  }
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'both nodes close on SIGTERM')
+})
