@@ -26,7 +26,7 @@ const rows = [
 ]
 
 function cell (samples, format) {
-  if (samples.length === 0) return '-'
+  if (samples === undefined || samples.length === 0) return '-'
   const text = format(median(samples))
   return samples.length > 1 && format === integer ? `${text} ±${spread(samples).toFixed(0)}%` : text
 }
@@ -43,8 +43,8 @@ export function printTable (results, variants) {
   console.log('(median of the runs; ± is the spread (max - min) / median)')
 }
 
-/** Plugin / other per round (taken in the same round, so that slow spells of the machine cancel out). */
-const pairedRatios = (results, other, key) => results.plugin[key].map((value, round) => value / results[other][key][round])
+/** Mine / other per round (taken in the same round, so that slow spells of the machine cancel out). */
+const pairedRatios = (results, other, key, mine = 'plugin') => results[mine][key].map((value, round) => value / results[other][key][round])
 
 /** Plugin - bare per round. */
 const pairedDifferences = (results, key) => results.plugin[key].map((value, round) => value - results.bare[key][round])
@@ -73,4 +73,21 @@ export function printRatios (results) {
   for (const [label, value, rounds, target, pass] of lines) {
     console.log(`${label.padEnd(widths[0])}   ${value.padStart(widths[1])}   ${rounds.padEnd(widths[2])}   target ${target.padEnd(widths[3])}   ${pass ? 'PASS' : 'MISS'}`)
   }
+}
+
+/** Prints the plugin's ratios on Redis against the recipe on connect-redis, and its commands per event. */
+export function printRedisRatios (results) {
+  const lines = [['handshakes/s', 'handshakes'], ['write acks/s', 'write']].map(([label, key]) => {
+    const rounds = pairedRatios(results, 'recipe-redis', key, 'plugin-redis')
+    const value = median(rounds)
+    return [`${label}, plugin / recipe`, value.toFixed(2), range(rounds, decimal), 'target ≥ 1.00', value >= 1 ? 'PASS' : 'MISS']
+  })
+  const commands = (key, target) => {
+    const value = median(results['plugin-redis'][key])
+    return [`Redis commands per ${key === 'readWrites' ? 'read-only' : 'changing'} event`, value.toFixed(2), '', `target = ${target}`, Math.abs(value - target) < 0.01 ? 'PASS' : 'MISS']
+  }
+  lines.push(commands('readWrites', 0), commands('writeWrites', 1))
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...lines.map((l) => l[i].length)))
+  console.log('\nplugin on Redis vs targets')
+  for (const line of lines) console.log(line.map((text, i) => i === 4 ? text : text.padEnd(widths[i])).join('   '))
 }

@@ -1,10 +1,12 @@
 import { acks, handshakes, idleMemory, login } from './load.js'
-import { printRatios, printTable } from './report.js'
+import { haveRedis, startRedis } from './redis.js'
+import { printRatios, printRedisRatios, printTable } from './report.js'
 import { startServer } from './servers.js'
 
 // ---- npm run bench: bare Socket.IO, the hand-written recipe and the plugin, side by side ----
 
 const VARIANTS = ['bare', 'recipe', 'plugin']
+const REDIS_VARIANTS = ['recipe-redis', 'plugin-redis']
 // Throughput rounds: at least MIN_ROUNDS, more while the time budget lasts (slow machines get fewer).
 const MIN_ROUNDS = 3
 const MAX_ROUNDS = 9
@@ -37,7 +39,7 @@ async function memory (server, cookies) {
 }
 
 /** The variants, starting with a different one each round. */
-const rotated = (round) => VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length])
+const rotated = (variants, round) => variants.map((_, i) => variants[(i + round) % variants.length])
 
 /**
  * Runs `measurements` for `rounds.min` to `rounds.max` rounds, starting no new round after `rounds.budget` ms
@@ -50,7 +52,7 @@ async function runRounds (servers, cookies, measurements, rounds, results) {
   for (; round < rounds.max; round++) {
     if (round >= rounds.min && performance.now() - start > rounds.budget) break
     for (const measure of measurements) {
-      for (const variant of rotated(round)) {
+      for (const variant of rotated(Object.keys(results), round)) {
         const figures = await measure(servers[variant], cookies[variant])
         for (const [key, value] of Object.entries(figures)) (results[variant][key] ??= []).push(value)
       }
@@ -60,8 +62,8 @@ async function runRounds (servers, cookies, measurements, rounds, results) {
 }
 
 /** Starts every server; if one fails, stops the others. */
-async function startServers () {
-  const starts = await Promise.allSettled(VARIANTS.map(startServer))
+async function startServers (variants) {
+  const starts = await Promise.allSettled(variants.map(startServer))
   const servers = {}
   for (const start of starts) if (start.status === 'fulfilled') servers[start.value.variant] = start.value
   const failed = starts.find((start) => start.status === 'rejected')
@@ -94,22 +96,57 @@ async function bench (servers) {
   return results
 }
 
-async function main () {
-  const started = performance.now()
-  const servers = await startServers()
+/** The recipe on connect-redis against the plugin on its RedisStore: throughput and Redis commands. */
+async function benchRedis (servers) {
+  const cookies = {}
+  for (const variant of REDIS_VARIANTS) cookies[variant] = await login(servers[variant].url, ACK_CLIENTS)
+  const warmup = Object.fromEntries(REDIS_VARIANTS.map((v) => [v, {}]))
+  const results = Object.fromEntries(REDIS_VARIANTS.map((v) => [v, {}]))
+  const measured = { min: MIN_ROUNDS, max: MAX_ROUNDS, budget: THROUGHPUT_BUDGET_MS / 2 }
+  await stage('redis warm-up', () => runRounds(servers, cookies, Object.values(throughput), fixed(WARMUP_PASSES), warmup))
+  await stage('redis throughput', () => runRounds(servers, cookies, Object.values(throughput), measured, results))
+  return results
+}
+
+/** Starts the servers of `variants`, runs `run` on them, and closes them (or kills them after a failure). */
+async function withServers (variants, run) {
+  const servers = await startServers(variants)
   let results
   try {
-    results = await bench(servers)
+    results = await run(servers)
   } catch (err) {
     for (const server of Object.values(servers)) server.kill()
     throw err
   }
-  await Promise.all(VARIANTS.map((v) => servers[v].close()))
+  await Promise.all(variants.map((v) => servers[v].close()))
+  return results
+}
+
+async function main () {
+  const started = performance.now()
+  const results = await withServers(VARIANTS, bench)
+  let redisResults
+  if (haveRedis()) {
+    const redis = await startRedis()
+    process.env.REDIS_URL = redis.url
+    try {
+      redisResults = await withServers(REDIS_VARIANTS, benchRedis)
+    } finally {
+      await redis.stop()
+    }
+  }
   console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(0)} s. Per round and variant: ` +
     `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients); ` +
     `memory with ${IDLE_SOCKETS} idle sockets\n`)
   printTable(results, VARIANTS)
   printRatios(results)
+  if (redisResults === undefined) {
+    console.log('\nRedis: skipped (no redis-server on this machine)')
+    return
+  }
+  console.log('\non Redis (store writes = Redis commands the session store sent):\n')
+  printTable(redisResults, REDIS_VARIANTS)
+  printRedisRatios(redisResults)
 }
 
 main().catch((err) => {

@@ -2,7 +2,9 @@ import Fastify from 'fastify'
 import cookie from '@fastify/cookie'
 import session, { MemoryStore } from '@fastify/session'
 import socketio from 'fastify-socket.io'
-import socketSession from '../dist/index.js'
+import { Redis } from 'ioredis'
+import ConnectRedis from 'connect-redis'
+import socketSession, { RedisStore } from '../dist/index.js'
 
 // ---- One benchmark server in its own process: node --expose-gc bench/server.js <variant> ----
 
@@ -16,6 +18,18 @@ class CountingStore extends MemoryStore {
     this.writes++
     super.set(id, data, callback)
   }
+}
+
+/** An ioredis client that counts the commands it sends (the session store's round trips). */
+function countingRedis () {
+  const client = new Redis(process.env.REDIS_URL)
+  const send = client.sendCommand.bind(client)
+  client.commands = 0
+  client.sendCommand = (command, stream) => {
+    client.commands++
+    return send(command, stream)
+  }
+  return client
 }
 
 /** fastify-socket.io 4 does not disconnect clients on close; do it before the HTTP server stops. */
@@ -73,6 +87,16 @@ const variants = {
     })
   },
 
+  /** The recipe on connect-redis (plain GET and SET of the whole session as JSON). */
+  async 'recipe-redis' (app, store) {
+    await variants.recipe(app, store)
+  },
+
+  /** The plugin on its RedisStore (EVALSHA of a merge-save). */
+  async 'plugin-redis' (app, store) {
+    await variants.plugin(app, store)
+  },
+
   /** This plugin: handlers change socket.session and autosave writes it. */
   async plugin (app, store) {
     await registerSession(app, store)
@@ -96,10 +120,10 @@ function memory () {
   return heapUsed + external
 }
 
-/** Store writes, connected clients and (when asked) memory. */
-function stats (app, store, withMemory) {
+/** Store writes (Redis commands for the Redis variants), connected clients and (when asked) memory. */
+function stats (app, store, withMemory, redis) {
   return {
-    writes: store?.writes ?? 0,
+    writes: redis?.commands ?? store?.writes ?? 0,
     sockets: app.io.engine.clientsCount,
     memory: withMemory ? memory() : undefined
   }
@@ -110,8 +134,14 @@ async function main () {
   const setup = variants[variant]
   if (setup === undefined) throw new Error(`unknown variant "${variant}"; use one of ${Object.keys(variants).join(', ')}`)
   const app = Fastify({ logger: false })
-  const store = variant === 'bare' ? undefined : new CountingStore()
+  const redis = variant.endsWith('-redis') ? countingRedis() : undefined
+  const store = variant === 'bare'
+    ? undefined
+    : variant === 'recipe-redis'
+      ? new ConnectRedis({ client: redis, prefix: 'recipe:' })
+      : variant === 'plugin-redis' ? new RedisStore({ client: redis, prefix: 'plugin:' }) : new CountingStore()
   await setup(app, store)
+  if (redis) app.addHook('onClose', async () => { await redis.quit() })
   await app.listen({ host: '127.0.0.1', port: 0 })
 
   let closing = false
@@ -122,7 +152,7 @@ async function main () {
     if (process.connected) process.disconnect()
   }
   process.on('message', (message) => {
-    if (message.cmd === 'stats') process.send({ id: message.id, stats: stats(app, store, message.memory) })
+    if (message.cmd === 'stats') process.send({ id: message.id, stats: stats(app, store, message.memory, redis) })
     else if (message.cmd === 'close') void close()
   })
   // The parent went away: stop too.

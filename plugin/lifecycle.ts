@@ -59,6 +59,7 @@ export class Lifecycle {
   ) {
     ctx.events = this
     this.remote = carriesMessages(io.of('/').adapter)
+    live.named = this.remote
   }
 
   /** Starts listening to other nodes, and the timer (which never keeps the process alive). */
@@ -86,7 +87,7 @@ export class Lifecycle {
       live.refresh(JSON.parse(JSON.stringify(session)))
       live.version++
     }
-    if (this.multi) this.publish('changed', sessionKey(id))
+    if (this.multi) this.publish('changed', id)
   }
 
   /** A session was destroyed (logout, regenerate): its sockets are ended, here and on every node. */
@@ -94,14 +95,14 @@ export class Lifecycle {
     if (this.stopped) return
     const live = this.live.get(id)
     if (live !== undefined) this.end(live, false)
-    this.publish('gone', sessionKey(id))
+    this.publish('gone', id)
   }
 
   // ---- What this process did to a live session ----
 
   /** A socket's save: the other nodes that hold the session read it again. */
   saved (live: LiveSession): void {
-    if (this.multi) this.publish('changed', this.live.keyOf(live))
+    if (this.multi) this.publish('changed', live.id)
   }
 
   /** A socket's destroy: the session's sockets are ended, here and on every node. */
@@ -116,12 +117,12 @@ export class Lifecycle {
     if (this.ended.has(live)) return
     this.ended.add(live)
     const reason = code ?? ((live.expiresAt() ?? Infinity) <= Date.now() ? 'SESSION_EXPIRED' : 'SESSION_DESTROYED')
-    if (tellOthers) this.publish('gone', this.live.keyOf(live))
+    if (tellOthers) this.publish('gone', live.id)
     this.live.forget(live)
     live.markGone()
     // After the listener that ended it finished, so that its ack still reaches the client.
     setImmediate(() => {
-      for (const socket of live.sockets) {
+      for (const socket of [...live.sockets]) {
         if (socket.connected) socket.emit(this.ctx.errorEvent, clientError(reason))
         socket.disconnect(true)
       }
@@ -193,14 +194,14 @@ export class Lifecycle {
     else if (kind === 'gone') this.end(live, false)
   }
 
-  /** Sends a message to the other nodes, when there may be any and the adapter is connected. */
-  private publish (kind: string, key?: string): void {
+  /** Sends a message about session `id` to the other nodes, when there may be any and the adapter is connected. */
+  private publish (kind: string, id?: string): void {
     if (!this.remote) return
     const adapter = this.io.of('/').adapter as unknown as AdapterWithClient
     // A publish on a disconnected client would reject where nobody listens; revalidation covers the loss.
     const status = adapter.pubClient?.status
     if (status !== undefined && status !== 'ready') return
-    this.io.serverSideEmit(PEER_EVENT, kind, key)
+    this.io.serverSideEmit(PEER_EVENT, kind, id === undefined ? undefined : sessionKey(id))
   }
 
   /** Asks the adapter how many nodes there are (the Redis adapter counts its subscribers). */

@@ -38,8 +38,8 @@ interface Cookie { expires?: Date | null, originalMaxAge?: number | null }
  * write only what changed here, over what the store holds then. Without an id it is never written.
  */
 export class LiveSession {
-  /** The sockets bound to this session. */
-  readonly sockets = new Set<Socket>()
+  /** The sockets bound to this session (an array: usually one or a few; smaller than a Set). */
+  readonly sockets: Socket[] = []
   /** The store no longer has this session: it is never written again. */
   gone = false
   /** Counts the store copies taken in by saves, so that a slower read does not undo a newer save. */

@@ -9,11 +9,12 @@ export function sessionKey (id: string): string {
   return createHash('sha256').update(id).digest('base64url').slice(0, 22)
 }
 
-/** The live sessions of one registration, by session id and by key. */
+/** The live sessions of one registration, by session id, and by key when other nodes may name them. */
 export class LiveSessions {
   private readonly byId = new Map<string, LiveSession>()
   private readonly byKey = new Map<string, LiveSession>()
-  private readonly keys = new WeakMap<LiveSession, string>()
+  /** Other nodes may send messages about sessions: keep them findable by key too. */
+  named = false
 
   /** The live session of `id`, if a socket of this process holds it. */
   get (id: string): LiveSession | undefined {
@@ -25,16 +26,6 @@ export class LiveSessions {
     return this.byKey.get(key)
   }
 
-  /** The key of a stored live session. */
-  keyOf (live: LiveSession): string {
-    let key = this.keys.get(live)
-    if (key === undefined) {
-      key = sessionKey(live.id as string)
-      this.keys.set(live, key)
-    }
-    return key
-  }
-
   /** Every live session. */
   values (): IterableIterator<LiveSession> {
     return this.byId.values()
@@ -44,16 +35,16 @@ export class LiveSessions {
   bind (live: LiveSession, socket: Socket): void {
     if (live.id !== undefined && !live.gone && this.byId.get(live.id) !== live) {
       this.byId.set(live.id, live)
-      this.byKey.set(this.keyOf(live), live)
+      if (this.named) this.byKey.set(sessionKey(live.id), live)
     }
-    live.sockets.add(socket)
+    live.sockets.push(socket)
   }
 
   /** Drops a live session at once: later handshakes of its id start afresh. */
   forget (live: LiveSession): void {
     if (live.id === undefined || this.byId.get(live.id) !== live) return
     this.byId.delete(live.id)
-    this.byKey.delete(this.keyOf(live))
+    if (this.named) this.byKey.delete(sessionKey(live.id))
   }
 
   /**
@@ -61,9 +52,9 @@ export class LiveSessions {
    * of the same session that connects meanwhile binds to it, and so sees the changes still being written.
    */
   release (live: LiveSession, socket: Socket): void {
-    live.sockets.delete(socket)
+    live.sockets.splice(live.sockets.indexOf(socket), 1)
     const drop = (): void => {
-      if (live.sockets.size > 0) return
+      if (live.sockets.length > 0) return
       const saving = live.saving()
       if (saving === undefined) this.forget(live)
       else void saving.then(drop)

@@ -3,7 +3,9 @@ import Fastify from 'fastify'
 import type { FastifySessionObject } from '@fastify/session'
 import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
-import socketSession, { fastifySocketIoSession, ClientCodes, type ClientCode, type HandshakeData, type RefusalData, type SocketSessionOptions } from '../plugin/index.js'
+import type { SessionStore } from '@fastify/session'
+import fastifyRedis from '@fastify/redis'
+import socketSession, { fastifySocketIoSession, ClientCodes, RedisStore, type RedisStoreOptions, type ClientCode, type HandshakeData, type RefusalData, type SocketSessionOptions } from '../plugin/index.js'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 type Expect<T extends true> = T
@@ -53,6 +55,18 @@ export async function usage (): Promise<void> {
     void socket.data.auth.password
   })
   void ClientCodes.SESSION_REQUIRED
+}
+
+// The Redis store takes @fastify/redis's ioredis client, and is a @fastify/session store.
+export async function redis (): Promise<void> {
+  const app = Fastify()
+  await app.register(fastifyRedis.default, { url: 'redis://127.0.0.1:6379' })
+  const store: SessionStore = new RedisStore({ client: app.redis, prefix: 'app:', ttl: 60_000, timeout: 500 })
+  const options: RedisStoreOptions = { client: app.redis }
+  // @ts-expect-error a client is required
+  void new RedisStore({ prefix: 'app:' })
+  void store
+  void options
 }
 
 export type { Covered, DataChecks }
