@@ -124,9 +124,11 @@ async function withServers (variants, run) {
 
 async function main () {
   const started = performance.now()
-  const results = await withServers(VARIANTS, bench)
+  // BENCH=redis runs only the Redis part, BENCH=memory only the first.
+  const only = process.env.BENCH
+  const results = only === 'redis' ? undefined : await withServers(VARIANTS, bench)
   let redisResults
-  if (haveRedis()) {
+  if (only !== 'memory' && haveRedis()) {
     const redis = await startRedis()
     process.env.REDIS_URL = redis.url
     try {
@@ -138,8 +140,10 @@ async function main () {
   console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(0)} s. Per round and variant: ` +
     `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients); ` +
     `memory with ${IDLE_SOCKETS} idle sockets\n`)
-  printTable(results, VARIANTS)
-  printRatios(results)
+  if (results !== undefined) {
+    printTable(results, VARIANTS)
+    printRatios(results)
+  }
   if (redisResults === undefined) {
     console.log('\nRedis: skipped (no redis-server on this machine)')
     return

@@ -77,7 +77,7 @@ export async function runHandshake (h: HandshakeContext, socket: Socket): Promis
   if (!allowed) return refuse(h, socket, 'ORIGIN_NOT_ALLOWED')
   const authErrors = checkData(socket, 'auth', h.checkAuth, socket.handshake.auth)
   if (authErrors) return refuse(h, socket, 'INVALID_AUTH', authErrors)
-  const queryErrors = checkData(socket, 'query', h.checkQuery, applicationQuery(socket.handshake.query))
+  const queryErrors = h.checkQuery && checkData(socket, 'query', h.checkQuery, applicationQuery(socket.handshake.query))
   if (queryErrors) return refuse(h, socket, 'INVALID_QUERY', queryErrors)
 
   const signed = signedSessionId(h, socket.handshake.headers.cookie)

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { SessionStore } from '@fastify/session'
 import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED } from './errors.js'
-import { absorb, changes, hasChanges, mergeOver, replaceWith, snapshot, type Snapshot } from './merge.js'
+import { absorb, changes, hasChanges, mergeOver, replaceWith, snapshot, written, type Snapshot } from './merge.js'
 import type { MergeSave } from './redis-store.js'
 import { failure, load, remove, write, type Stored } from './store.js'
 
@@ -148,28 +148,35 @@ export class LiveSession {
     return run
   }
 
-  /** One merge-save: the local changes laid over the stored copy, which is then taken in. */
+  /**
+   * One merge-save: the local changes laid over the stored copy. The store's merge-save (Redis) does it in
+   * one atomic command; otherwise the stored copy is read, merged, written, and taken in.
+   */
   private async persist (): Promise<void> {
     const local = changes(this.data, this.base)
     if (local === undefined) return
     if (this.gone) throw new FST_SIO_SESSION_GONE()
     const id = this.id as string
-    let merged: Stored | undefined
     if (this.ctx.merge !== undefined) {
       const texts = new Map(local.changed)
       if (texts.has('cookie')) texts.set('cookie', JSON.stringify(this.data.cookie))
-      merged = await this.ctx.merge(id, texts, local.removed, this.data.cookie as Cookie).catch((err) => { throw failure(err) })
+      const stored = await this.ctx.merge(id, texts, local.removed, this.data.cookie as Cookie).catch((err) => { throw failure(err) })
+      if (!stored) this.lost()
+      written(this.base, local)
     } else {
       const stored = await load(this.ctx.store, id)
-      merged = stored && mergeOver(stored, this.data, local)
-      if (merged !== undefined) await write(this.ctx.store, id, merged)
+      if (stored === undefined) this.lost()
+      const merged = mergeOver(stored, this.data, local)
+      await write(this.ctx.store, id, merged)
+      absorb(this.data, this.base, merged, local.changed)
     }
-    if (merged === undefined) {
-      this.gone = true
-      throw new FST_SIO_SESSION_GONE()
-    }
-    absorb(this.data, this.base, merged, local.changed)
     this.version++
     this.ctx.events.saved(this)
+  }
+
+  /** The store no longer has the session: it is never written again. */
+  private lost (): never {
+    this.gone = true
+    throw new FST_SIO_SESSION_GONE()
   }
 }

@@ -80,6 +80,12 @@ export function mergeOver (stored: Data, session: Data, local: Changes): Data {
   return merged
 }
 
+/** Records in the snapshot that the local changes were written (the store's other keys are not known here). */
+export function written (base: Snapshot, local: Changes): void {
+  for (const [key, value] of local.changed) base.set(key, value)
+  for (const key of local.removed) base.delete(key)
+}
+
 /** Puts a stored value into the live session (a copy); the cookie keeps its class and takes the stored expiry. */
 function put (session: Data, key: string, value: unknown, json: string): void {
   const cookie = session.cookie as CookieLike | undefined

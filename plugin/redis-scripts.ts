@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 
 // ---- The Lua scripts of the Redis store: each one command, atomic on the server ----
-// A session is a Redis hash: one field per top-level key, each value the JSON text of that key.
-// A destroyed session leaves a string (a tombstone) under its key until its time would have run out,
-// so that no late save brings it back. Scripts never parse JSON: values pass through as text.
+// A session is a Redis hash: one field per top-level key, each value the JSON text of that key; it is read
+// with a plain HGETALL. A destroyed session leaves a string (a tombstone) under its key until its time would
+// have run out, so that no late save brings it back. Scripts never parse JSON: values pass through as text.
 
 /** A script and its SHA-1, for EVALSHA. */
 export interface Script { source: string, sha: string }
@@ -11,14 +11,6 @@ export interface Script { source: string, sha: string }
 function script (source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') }
 }
-
-/** Reads a session: its fields and values, or nil when there is none (absent or destroyed). */
-export const GET = script(`
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind == 'hash' then return redis.call('HGETALL', KEYS[1]) end
-if kind == 'none' or kind == 'string' then return false end
-return redis.error_reply('ERR the session key holds a ' .. kind .. ', not a session')
-`)
 
 /** Writes a whole session (HTTP saves); refuses (returns 0) when the session was destroyed. ARGV: ttl, then field/value pairs. */
 export const SET = script(`
@@ -30,16 +22,16 @@ return 1
 `)
 
 /**
- * Lays changed keys over a stored session and returns the result; nil when it is no longer stored.
+ * Lays changed keys over a stored session: 1, or 0 when it is no longer stored (never recreated).
  * ARGV: ttl ('' keeps the current one), the number n of removed keys, n keys, then field/value pairs.
  */
 export const MERGE = script(`
-if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
 local n = tonumber(ARGV[2])
 for i = 3, 2 + n do redis.call('HDEL', KEYS[1], ARGV[i]) end
 for i = 3 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return redis.call('HGETALL', KEYS[1])
+return 1
 `)
 
 /** Destroys a session, leaving a tombstone for the rest of its time (at most ARGV[1] ms). */

@@ -1,11 +1,12 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from './errors.js'
-import { DESTROY, GET, MERGE, SET, type Script } from './redis-scripts.js'
+import { DESTROY, MERGE, SET, type Script } from './redis-scripts.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
 
 /** The part of an ioredis client (`fastify.redis`) the store uses. */
 export interface RedisClient {
+  hgetall: (key: string) => Promise<Record<string, string>>
   evalsha: (sha: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
   eval: (script: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
 }
@@ -24,14 +25,14 @@ export interface RedisStoreOptions {
   tombstoneTtl?: number
 }
 
-/** Where the socket side finds the store's merge-save. */
+/** Where the socket side finds the store's merge-save (a store that has one returns a new object on every read). */
 export const kMergeSave = Symbol.for('fastify-socket.io-session.merge-save')
 
 /**
- * A merge-save: writes `changed` (key → JSON text), removes `removed`, and, when given, sets the lifetime
- * from `cookie`; resolves to the stored result, or undefined when the session is gone.
+ * A merge-save: writes `changed` (key → JSON text), removes `removed`, and, when the cookie changed, sets
+ * the lifetime from `cookie`; resolves to false when the session is gone (it is not recreated).
  */
-export type MergeSave = (id: string, changed: Map<string, string>, removed: string[], cookie: { expires?: unknown } | undefined) => Promise<Record<string, unknown> | undefined>
+export type MergeSave = (id: string, changed: Map<string, string>, removed: string[], cookie: { expires?: unknown } | undefined) => Promise<boolean>
 
 /** @fastify/session's store callbacks (its types ask for its Session class; any session object is accepted here). */
 type Callback = (err?: any, value?: any) => void
@@ -65,7 +66,7 @@ export class RedisStore implements SessionStore {
 
   constructor (options: RedisStoreOptions) {
     const client = options?.client
-    if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function') {
+    if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function') {
       throw new FST_SIO_SESSION_BAD_OPTION('RedisStore needs { client }, an ioredis client such as fastify.redis from @fastify/redis')
     }
     if (options.prefix !== undefined && typeof options.prefix !== 'string') {
@@ -79,8 +80,12 @@ export class RedisStore implements SessionStore {
   }
 
   get (id: string, callback: Callback): void {
-    this.run(GET, id)
-      .then((reply) => reply ? parse(reply as string[]) : null)
+    this.timed(this.client.hgetall(this.prefix + id).catch((err: Error) => {
+      // A tombstone is a string: WRONGTYPE means the session was destroyed.
+      if (String(err?.message).startsWith('WRONGTYPE')) return {}
+      throw err
+    }))
+      .then(parse)
       .then((data) => callback(null, data), callback)
   }
 
@@ -103,41 +108,47 @@ export class RedisStore implements SessionStore {
     const ttl = changed.has('cookie') ? ttlOf(cookie, this.ttl) : ''
     const args: Array<string | number> = [ttl, removed.length, ...removed]
     for (const [key, text] of changed) args.push(key, text)
-    const reply = await this.run(MERGE, id, ...args)
-    return reply ? parse(reply as string[]) : undefined
+    return await this.run(MERGE, id, ...args) === 1
   }
 
   /** Runs a script on the session's key (EVALSHA, and EVAL once after Redis lost its script cache), with the timeout. */
   private async run (s: Script, id: string, ...args: Array<string | number>): Promise<unknown> {
     const key = this.prefix + id
-    const call = this.client.evalsha(s.sha, 1, key, ...args).catch((err: Error) => {
+    return await this.timed(this.client.evalsha(s.sha, 1, key, ...args).catch((err: Error) => {
       if (!String(err?.message).startsWith('NOSCRIPT')) throw err
       return this.client.eval(s.source, 1, key, ...args)
-    })
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new FST_SIO_SESSION_TIMEOUT(this.timeout)), this.timeout)
+    }))
+  }
+
+  /** A Redis call, failed with FST_SIO_SESSION_TIMEOUT when it takes longer than `timeout`. */
+  private async timed<T> (call: Promise<T>): Promise<T> {
+    return await new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new FST_SIO_SESSION_TIMEOUT(this.timeout)), this.timeout)
       timer.unref()
+      call.then((value) => {
+        clearTimeout(timer)
+        resolve(value)
+      }, (err) => {
+        clearTimeout(timer)
+        reject(err)
+      })
     })
-    try {
-      return await Promise.race([call, expired])
-    } finally {
-      clearTimeout(timer)
-    }
   }
 }
 
-/** A stored session from its hash fields; a value that is not JSON fails with FST_SIO_SESSION_CORRUPT. */
-function parse (pairs: string[]): Record<string, unknown> {
+/** A stored session from its hash (null when empty: none); a value that is not JSON fails with FST_SIO_SESSION_CORRUPT. */
+function parse (hash: Record<string, string>): Record<string, unknown> | null {
   const data: Record<string, unknown> = {}
-  for (let i = 0; i < pairs.length; i += 2) {
+  let empty = true
+  for (const key of Object.keys(hash)) {
     // A field named __proto__ cannot come from a session object: it would set the prototype, so it is skipped.
-    if (pairs[i] === '__proto__') continue
+    if (key === '__proto__') continue
     try {
-      data[pairs[i]] = JSON.parse(pairs[i + 1])
+      data[key] = JSON.parse(hash[key])
     } catch {
-      throw new FST_SIO_SESSION_CORRUPT(pairs[i].slice(0, 100))
+      throw new FST_SIO_SESSION_CORRUPT(key.slice(0, 100))
     }
+    empty = false
   }
-  return data
+  return empty ? null : data
 }
