@@ -1,13 +1,11 @@
 import type { Server } from 'socket.io'
 import { clientError, type ClientCode } from './errors.js'
 import type { Context, LiveSession } from './live-sessions.js'
-import { sessionKey, type LiveSessions } from './registry.js'
+import { Peers } from './peers.js'
+import type { LiveSessions } from './registry.js'
 import { expired, load } from './store.js'
 
 // ---- The session's life after the handshake: writes elsewhere, logout, expiry, other nodes ----
-
-/** The server-side event that carries the plugin's messages between nodes, over the Socket.IO adapter. */
-export const PEER_EVENT = 'fastify-socket.io-session'
 
 /** How often the lifecycle looks at the live sessions. */
 export interface LifecycleTimes {
@@ -20,30 +18,12 @@ export interface LifecycleTimes {
 /** A read in progress, and whether another one is wanted after it. */
 interface Checking { again: boolean, run: Promise<void> }
 
-/** A publishing client of the adapter, when it tells whether it is connected (ioredis does). */
-interface AdapterWithClient { pubClient?: { status?: unknown } }
-
-/**
- * Whether an adapter sends server-side messages to other nodes: Socket.IO's in-memory adapter defines
- * `serverSideEmit` (to warn that it cannot), and an adapter that can overrides it.
- */
-function carriesMessages (adapter: object): boolean {
-  let owners = 0
-  for (let proto = Object.getPrototypeOf(adapter); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    if (Object.hasOwn(proto, 'serverSideEmit')) owners++
-  }
-  return owners > 1
-}
-
 /**
  * Keeps every live session of this process true to the store: takes in writes made elsewhere, ends the
  * sockets of destroyed and expired sessions, and tells the other nodes (through the adapter) what happened here.
  */
 export class Lifecycle {
-  /** The adapter carries messages to other nodes (the in-memory one cannot). */
-  private readonly remote: boolean
-  /** Other nodes are known to exist: only then do saves cost a message. */
-  private multi = false
+  private readonly peers: Peers
   private timer: NodeJS.Timeout | undefined
   private lastRevalidation = Date.now()
   /** Live sessions being read again. */
@@ -52,21 +32,19 @@ export class Lifecycle {
   private stopped = false
 
   constructor (
-    private readonly io: Server,
+    io: Server,
     private readonly live: LiveSessions,
     private readonly ctx: Context,
     private readonly times: LifecycleTimes
   ) {
     ctx.events = this
-    this.remote = carriesMessages(io.of('/').adapter)
-    live.named = this.remote
+    this.peers = new Peers(io, this.onPeer)
+    live.named = this.peers.remote
   }
 
   /** Starts listening to other nodes, and the timer (which never keeps the process alive). */
   start (): void {
-    this.io.on(PEER_EVENT, this.onPeer)
-    // Counting the nodes waits for the adapter's client to be ready; then the others hear of this one.
-    void this.countNodes().then(() => this.publish('hello'))
+    this.peers.start()
     this.timer = setInterval(() => this.tick(), this.times.checkInterval)
     this.timer.unref()
   }
@@ -74,7 +52,7 @@ export class Lifecycle {
   stop (): void {
     this.stopped = true
     clearInterval(this.timer)
-    this.io.off(PEER_EVENT, this.onPeer)
+    this.peers.stop()
   }
 
   // ---- What happened to a session outside the plugin (HTTP routes, through the store) ----
@@ -87,7 +65,7 @@ export class Lifecycle {
       live.refresh(JSON.parse(JSON.stringify(session)))
       live.version++
     }
-    if (this.multi) this.publish('changed', id)
+    if (this.peers.multi) this.peers.publish('changed', id)
   }
 
   /** A session was destroyed (logout, regenerate): its sockets are ended, here and on every node. */
@@ -95,14 +73,14 @@ export class Lifecycle {
     if (this.stopped) return
     const live = this.live.get(id)
     if (live !== undefined) this.end(live, false)
-    this.publish('gone', id)
+    this.peers.publish('gone', id)
   }
 
   // ---- What this process did to a live session ----
 
   /** A socket's save: the other nodes that hold the session read it again. */
   saved (live: LiveSession): void {
-    if (this.multi) this.publish('changed', live.id)
+    if (this.peers.multi) this.peers.publish('changed', live.id)
   }
 
   /** A socket's destroy: the session's sockets are ended, here and on every node. */
@@ -117,7 +95,7 @@ export class Lifecycle {
     if (this.ended.has(live)) return
     this.ended.add(live)
     const reason = code ?? ((live.expiresAt() ?? Infinity) <= Date.now() ? 'SESSION_EXPIRED' : 'SESSION_DESTROYED')
-    if (tellOthers) this.publish('gone', live.id)
+    if (tellOthers) this.peers.publish('gone', live.id)
     this.live.forget(live)
     live.markGone()
     // After the listener that ended it finished, so that its ack still reaches the client.
@@ -177,7 +155,7 @@ export class Lifecycle {
     const revalidate = now - this.lastRevalidation >= this.times.revalidateInterval
     if (revalidate) {
       this.lastRevalidation = now
-      void this.countNodes()
+      void this.peers.countNodes()
     }
     for (const live of this.live.values()) {
       const due = (live.expiresAt() ?? Infinity) <= now
@@ -185,30 +163,11 @@ export class Lifecycle {
     }
   }
 
+  /** A message from another node about the session named `key` (the hello messages are the peers'). */
   private readonly onPeer = (kind: unknown, key: unknown): void => {
-    this.multi = true
-    if (kind === 'hello') return this.publish('here')
     const live = typeof key === 'string' ? this.live.byName(key) : undefined
     if (live === undefined) return
     if (kind === 'changed') this.verify(live, 'changed')
     else if (kind === 'gone') this.end(live, false)
-  }
-
-  /** Sends a message about session `id` to the other nodes, when there may be any and the adapter is connected. */
-  private publish (kind: string, id?: string): void {
-    if (!this.remote) return
-    const adapter = this.io.of('/').adapter as unknown as AdapterWithClient
-    // A publish on a disconnected client would reject where nobody listens; revalidation covers the loss.
-    const status = adapter.pubClient?.status
-    if (status !== undefined && status !== 'ready') return
-    this.io.serverSideEmit(PEER_EVENT, kind, id === undefined ? undefined : sessionKey(id))
-  }
-
-  /** Asks the adapter how many nodes there are (the Redis adapter counts its subscribers). */
-  private async countNodes (): Promise<void> {
-    if (!this.remote) return
-    try {
-      this.multi = (await this.io.of('/').adapter.serverCount()) > 1
-    } catch {}
   }
 }
