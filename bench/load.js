@@ -73,6 +73,7 @@ export async function waitForClients (server, count) {
 
 /** Handshakes per second: `count` connects, each followed by a disconnect, `concurrency` at a time. */
 export async function handshakes (server, cookies, count, concurrency) {
+  const before = await server.stats()
   const start = performance.now()
   await pool(count, concurrency, async (i) => {
     const socket = await connect(server.url, cookies[i % cookies.length])
@@ -80,7 +81,8 @@ export async function handshakes (server, cookies, count, concurrency) {
   })
   const rate = count / seconds(start)
   await waitForClients(server, 0)
-  return rate
+  const after = await server.stats()
+  return { rate, cpu: (after.cpu - before.cpu) / count }
 }
 
 /** What each event's ack must carry. */
@@ -90,7 +92,7 @@ const checks = {
 }
 
 /**
- * Acks per second and store writes per event: one client per cookie, each emitting `event`
+ * Acks per second, store writes and server CPU time (µs) per event: one client per cookie, each emitting `event`
  * with an ack, one after another, `total` in all.
  */
 export async function acks (server, cookies, event, total) {
@@ -109,7 +111,7 @@ export async function acks (server, cookies, event, total) {
   disconnectAll(sockets)
   await waitForClients(server, 0)
   const events = each * sockets.length
-  return { rate: events / elapsed, writes: (after.writes - before.writes) / events }
+  return { rate: events / elapsed, writes: (after.writes - before.writes) / events, cpu: (after.cpu - before.cpu) / events }
 }
 
 /** Server memory (heap + external) per idle connected client, one client per cookie. */

@@ -22,15 +22,16 @@ const IDLE_SOCKETS = 1_000
 /** The throughput measurements of one round; each resolves to named figures. */
 const throughput = {
   async handshakes (server, cookies) {
-    return { handshakes: await handshakes(server, cookies.slice(0, HANDSHAKE_CONCURRENCY), HANDSHAKES, HANDSHAKE_CONCURRENCY) }
+    const { rate, cpu } = await handshakes(server, cookies.slice(0, HANDSHAKE_CONCURRENCY), HANDSHAKES, HANDSHAKE_CONCURRENCY)
+    return { handshakes: rate, handshakeCpu: cpu }
   },
   async read (server, cookies) {
-    const { rate, writes } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'read', ACKS)
-    return { read: rate, readWrites: writes }
+    const { rate, writes, cpu } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'read', ACKS)
+    return { read: rate, readWrites: writes, readCpu: cpu }
   },
   async write (server, cookies) {
-    const { rate, writes } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
-    return { write: rate, writeWrites: writes }
+    const { rate, writes, cpu } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
+    return { write: rate, writeWrites: writes, writeCpu: cpu }
   }
 }
 

@@ -124,6 +124,8 @@ function memory () {
 function stats (app, store, withMemory, redis) {
   return {
     writes: redis?.commands ?? store?.writes ?? 0,
+    /** CPU time of the server process so far, µs (user + system). */
+    cpu: process.cpuUsage().user + process.cpuUsage().system,
     sockets: app.io.engine.clientsCount,
     memory: withMemory ? memory() : undefined
   }

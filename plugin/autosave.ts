@@ -142,7 +142,8 @@ const saving = (socket: SessionSocket): boolean => socket[kSession]?.ctx.autoSav
  * Makes Socket.IO run the listeners of this plugin's sockets through `runListeners`, once per process:
  * the incoming-event dispatch (`emitUntyped`, which Socket.IO's Socket calls through `super`, so it is
  * wrapped on the parent prototype) and reserved events such as `disconnect` (`emitReserved`). Catch-all
- * listeners (`onAny`), which Socket.IO calls directly, are wrapped as they are added. Any other socket or
+ * listeners (`onAny`), which Socket.IO calls directly, are wrapped as they are added. A plugin socket's
+ * `disconnect` also unbinds it from its live session, without a listener of its own. Any other socket or
  * emitter (another server, `autoSave: false`, namespaces) gets Socket.IO's own behaviour, and no socket
  * carries per-socket or per-listener copies.
  */
@@ -183,7 +184,11 @@ export function wrapSocketClass (proto: object): void {
   Object.assign(proto, {
     [kWrapped]: true,
     emitReserved: function (this: SessionSocket, event: unknown, ...args: unknown[]) {
-      return saving(this) ? dispatch(this, event, args, false) : emitReserved.call(this, event, ...args)
+      const handled = saving(this) ? dispatch(this, event, args, false) : emitReserved.call(this, event, ...args)
+      // After the application's disconnect listeners (their changes are saved): the socket leaves its session.
+      const live = this[kSession]
+      if (event === 'disconnect' && live !== undefined) live.ctx.registry.release(live, this)
+      return handled
     },
     onAny: function (this: SessionSocket, fn: unknown) {
       return onAny.call(this, saving(this) ? anyWrapper(fn as Listener) : fn)

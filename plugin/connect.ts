@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import type { Socket } from 'socket.io'
 import { kLoading, kSession, wrapSocketClass, type SessionSocket } from './autosave.js'
 import { Refusal } from './errors.js'
@@ -18,8 +17,6 @@ export interface ConnectContext extends HandshakeContext {
   /** What the live sessions of this registration share. */
   shared: Context
   SocketSession: SocketSessionClass
-  /** The disconnect listener shared by every socket: releases its live session. */
-  release: (this: SessionSocket) => void
 }
 
 /** The Socket.IO middleware: runs the handshake, refusing with `connect_error` and `err.data`. */
@@ -62,8 +59,6 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
   socket[kSession] = live
   socket.session = live.data as unknown as Socket['session']
   ;(socket.request as { session?: unknown }).session = live.data
-  // EventEmitter's own once: the plugin's listener is not wrapped for autosave.
-  EventEmitter.prototype.once.call(socket, 'disconnect', c.release)
 }
 
 /**

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Namespace, Server } from 'socket.io'
-import { kSession, wrapNamespace, type SessionSocket } from './autosave.js'
+import { wrapNamespace } from './autosave.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { Lifecycle } from './lifecycle.js'
-import type { Context, LiveSession } from './live-sessions.js'
+import type { Context } from './live-sessions.js'
 import { kMergeSave, type MergeSave } from './redis-store.js'
 import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
@@ -35,6 +35,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     errorEvent: options.errorEvent,
     rolling: options.rolling,
     touchAfter: options.touchAfter,
+    registry: live,
     // Set by the lifecycle, which needs this context itself.
     events: undefined as unknown as Context['events']
   }
@@ -51,8 +52,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     checkQuery: options.query && compileCheck('query', options.query, true),
     live,
     shared,
-    SocketSession: socketSessionClass(internals.Session),
-    release: function (this: SessionSocket) { live.release(this[kSession] as LiveSession, this) }
+    SocketSession: socketSessionClass(internals.Session)
   }
   const middleware = sessionMiddleware(c)
   const connection = onConnection(c)

@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED } from './errors.js'
 import { absorb, changes, hasChanges, mergeOver, replaceWith, snapshot, written, type Snapshot } from './merge.js'
 import type { MergeSave } from './redis-store.js'
+import type { LiveSessions } from './registry.js'
 import { failure, load, remove, write, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
@@ -23,6 +24,8 @@ export interface Context {
   rolling: boolean
   /** Least extension, in ms, worth a write when rolling (the `touchAfter` option). */
   touchAfter: number
+  /** The live sessions of this registration. */
+  registry: LiveSessions
   /** Told when this process wrote or destroyed a session (to tell the other nodes). */
   events: { saved: (live: LiveSession) => void, destroyed: (live: LiveSession) => void }
 }

@@ -84,12 +84,11 @@ t.test('the adapter\'s Redis down while the store works: a logout still ends the
   const pub = new Redis(redis.url, { maxRetriesPerRequest: 1 })
   const sub = pub.duplicate()
   for (const client of [pub, sub]) client.on('error', () => {})
-  t.teardown(() => { pub.disconnect(); sub.disconnect() })
   const rejections: unknown[] = []
   const record = (err: unknown): void => { rejections.push(err) }
   process.on('unhandledRejection', record)
   t.teardown(() => process.off('unhandledRejection', record))
-  const { login, connected, url } = await startApp(t, {
+  const { login, connected, url, close } = await startApp(t, {
     io: { adapter: createAdapter(pub, sub) },
     plugin: { checkInterval: 20, revalidateInterval: 20 },
     setup: (app) => {
@@ -100,13 +99,16 @@ t.test('the adapter\'s Redis down while the store works: a logout still ends the
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   await redis.kill()
-  t.teardown(() => redis.start())
   // Revalidation ticks meanwhile ask the adapter to count nodes, which fails: they carry on.
   await new Promise((resolve) => setTimeout(resolve, 200))
   const told = next(socket, 'session:error')
   await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
   t.equal((await told).code, 'SESSION_DESTROYED')
   t.same(rejections, [], 'the message that could not be sent left no unhandled rejection')
+  // Redis back, then the app closed (its adapter unsubscribes), then the adapter's clients.
+  await redis.start()
+  await close()
+  await Promise.allSettled([pub.quit(), sub.quit()])
 })
 
 t.test('revalidation takes in a write nobody announced, even while reads overlap', async (t) => {
