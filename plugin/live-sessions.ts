@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { SessionStore } from '@fastify/session'
 import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED } from './errors.js'
-import { absorb, changes, hasChanges, mergeOver, replaceWith, snapshot, written, type Snapshot } from './merge.js'
+import { absorb, changes, mergeOver, replaceWith, snapshot, written, type Changes, type Snapshot } from './merge.js'
 import type { MergeSave } from './redis-store.js'
 import type { LiveSessions } from './registry.js'
 import { failure, load, remove, write, type Stored } from './store.js'
@@ -60,7 +60,7 @@ export class LiveSession {
 
   /** Whether the data differs from what the store was last known to hold. */
   changed (): boolean {
-    return hasChanges(this.data, this.base)
+    return changes(this.data, this.base) !== undefined
   }
 
   /** When the session expires (ms since the epoch), if it does. */
@@ -84,10 +84,13 @@ export class LiveSession {
    */
   flush (): Promise<Error | undefined> | undefined {
     if (this.pending !== undefined) return this.pending
-    if (this.running === undefined) return this.id === undefined || !this.changed() ? undefined : this.start()
+    if (this.running === undefined) {
+      const local = this.id === undefined ? undefined : changes(this.data, this.base)
+      return local === undefined ? undefined : this.start(local)
+    }
     this.pending = this.running.then(() => {
       this.pending = undefined
-      return this.start()
+      return this.start(changes(this.data, this.base))
     })
     return this.pending
   }
@@ -139,8 +142,8 @@ export class LiveSession {
     return this.id
   }
 
-  private start (): Promise<Error | undefined> {
-    const run = this.persist().then(() => undefined, (err: Error) => {
+  private start (local: Changes | undefined): Promise<Error | undefined> {
+    const run = this.persist(local).then(() => undefined, (err: Error) => {
       this.ctx.log.error({ err }, 'fastify-socket.io-session: session save failed')
       return err
     })
@@ -155,8 +158,7 @@ export class LiveSession {
    * One merge-save: the local changes laid over the stored copy. The store's merge-save (Redis) does it in
    * one atomic command; otherwise the stored copy is read, merged, written, and taken in.
    */
-  private async persist (): Promise<void> {
-    const local = changes(this.data, this.base)
+  private async persist (local: Changes | undefined): Promise<void> {
     if (local === undefined) return
     if (this.gone) throw new FST_SIO_SESSION_GONE()
     const id = this.id as string

@@ -43,30 +43,19 @@ export function snapshot (session: Data): Snapshot {
   return base
 }
 
-/** Whether any key differs from the snapshot (stops at the first difference). */
-export function hasChanges (session: Data, base: Snapshot): boolean {
+/** The local changes since the snapshot, or undefined when there are none (then nothing is allocated). */
+export function changes (session: Data, base: Snapshot): Changes | undefined {
+  let changed: Map<string, string> | undefined
   let seen = 0
   for (const key of Object.keys(session)) {
     const value = text(key, session[key])
     if (value === undefined) continue
-    if (base.get(key) !== value) return true
-    seen++
+    const before = base.get(key)
+    if (before !== undefined) seen++
+    if (before !== value) (changed ??= new Map()).set(key, value)
   }
-  return seen !== base.size
-}
-
-/** The local changes since the snapshot, or undefined when there are none. */
-export function changes (session: Data, base: Snapshot): Changes | undefined {
-  const changed = new Map<string, string>()
-  const present = new Set<string>()
-  for (const key of Object.keys(session)) {
-    const value = text(key, session[key])
-    if (value === undefined) continue
-    present.add(key)
-    if (base.get(key) !== value) changed.set(key, value)
-  }
-  const removed = [...base.keys()].filter((key) => !present.has(key))
-  return changed.size === 0 && removed.length === 0 ? undefined : { changed, removed }
+  const removed = seen === base.size ? [] : [...base.keys()].filter((key) => text(key, session[key]) === undefined)
+  return changed === undefined && removed.length === 0 ? undefined : { changed: changed ?? new Map(), removed }
 }
 
 /** The store's copy with the local changes laid over it: a new plain object, the stored one untouched. */
