@@ -163,3 +163,23 @@ t.test('commands on two nodes: per changing event, a save and a PUBLISH on A, an
   for (let i = 0; i < 10; i++) await call(socket, 'get', 'count')
   t.same(await redis.commands(), {}, 'none for read-only events')
 })
+
+t.test('expiry: an idle session\'s sockets on both nodes are ended at expiry', async (t) => {
+  const [a, b] = await nodes(t, {
+    session: { rolling: false, cookie: { secure: false, maxAge: 700 } },
+    plugin: { requireSession: true, checkInterval: 100 }
+  })
+  const cookie = await a.login()
+  const id = decodeURIComponent(cookie.split('=')[1]).split('.')[0]
+  const stored = JSON.parse(await redis.client().hget(`sess:${id}`, 'cookie') as string)
+  const sockets = [await on(a, cookie), await on(b, cookie)]
+  const ended = await Promise.all(sockets.map(async (socket) => {
+    const told = await next(socket, 'session:error')
+    return { code: told.code, late: Date.now() - new Date(stored.expires).getTime() }
+  }))
+  for (const end of ended) {
+    t.equal(end.code, 'SESSION_EXPIRED')
+    t.ok(end.late >= 0 && end.late < 250, `ended ${end.late} ms after the expiry`)
+  }
+  t.equal(await redis.client().exists(`sess:${id}`), 0, 'Redis dropped the key with its TTL')
+})
