@@ -26,6 +26,9 @@ export class Lifecycle {
   private readonly peers: Peers
   private timer: NodeJS.Timeout | undefined
   private lastRevalidation = Date.now()
+  /** Where the revalidation round is, and how many reads it owes (fractions carry over between ticks). */
+  private cursor: Iterator<LiveSession> | undefined
+  private share = 0
   /** Live sessions being read again. */
   private readonly checking = new Map<LiveSession, Checking>()
   private readonly ended = new WeakSet<LiveSession>()
@@ -150,16 +153,31 @@ export class Lifecycle {
     }
   }
 
+  /**
+   * Every `checkInterval`: ends what expired, and reads a share of the live sessions again, so that each is
+   * read about once per `revalidateInterval`, spread over the ticks rather than all at once.
+   */
   private tick (): void {
     const now = Date.now()
-    const revalidate = now - this.lastRevalidation >= this.times.revalidateInterval
-    if (revalidate) {
+    if (now - this.lastRevalidation >= this.times.revalidateInterval) {
       this.lastRevalidation = now
       void this.peers.countNodes()
     }
     for (const live of this.live.values()) {
-      const due = (live.expiresAt() ?? Infinity) <= now
-      if (due || revalidate) this.verify(live, due ? 'expiry' : 'revalidation')
+      if ((live.expiresAt() ?? Infinity) <= now) this.verify(live, 'expiry')
+    }
+    const size = this.live.size
+    // At most one read per session and tick; nothing is owed while no session is held.
+    this.share = Math.min(this.share + size * this.times.checkInterval / this.times.revalidateInterval, size)
+    // Reads start no synchronous change to the registry: a fresh iterator of a non-empty one yields.
+    for (; this.share >= 1; this.share--) {
+      let next = this.cursor?.next()
+      if (next === undefined || next.done === true) {
+        // A Map iterator sees the sessions added since it started; a new round starts when it is spent.
+        this.cursor = this.live.values()
+        next = this.cursor.next()
+      }
+      this.verify(next.value as LiveSession, 'revalidation')
     }
   }
 

@@ -33,7 +33,7 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
   touchAfter?: number
   /** How often (ms) live sessions are checked for expiry: a socket is ended at most this late. @default 1000 */
   checkInterval?: number
-  /** How often (ms) every live session is read again, in case a message from another node was lost. @default 30000 */
+  /** How often (ms) each live session is read again, spread over time, in case a message from another node was lost. @default 30000 */
   revalidateInterval?: number
 }
 

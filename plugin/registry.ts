@@ -26,6 +26,11 @@ export class LiveSessions {
     return this.byKey.get(key)
   }
 
+  /** How many live sessions are held. */
+  get size (): number {
+    return this.byId.size
+  }
+
   /** Every live session. */
   values (): IterableIterator<LiveSession> {
     return this.byId.values()

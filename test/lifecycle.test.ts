@@ -164,3 +164,29 @@ t.test('two writes announced during one read: the next event waits for a second 
   await announced
   t.same([await call(socket, 'get', 'first'), await call(socket, 'get', 'second')], [1, 2])
 })
+
+t.test('revalidation is spread over the interval: each session read about once per revalidateInterval, not all at once', async (t) => {
+  class TimedStore extends MemoryStore {
+    reads: number[] = []
+    get (id: string, done: any): void {
+      this.reads.push(Date.now())
+      super.get(id, done)
+    }
+  }
+  const store = new TimedStore()
+  const { login, connected } = await startApp(t, {
+    session: { store },
+    plugin: { checkInterval: 50, revalidateInterval: 500 },
+    setup: handlers
+  })
+  for (let i = 0; i < 10; i++) await connected({ extraHeaders: { cookie: await login({ user: `user ${i}` }) } })
+  store.reads = []
+  const start = Date.now()
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const reads = store.reads.filter((at) => at >= start)
+  // 10 sessions, one read each per 500 ms: about 20 reads in a second, one per 50 ms tick.
+  t.ok(reads.length >= 14 && reads.length <= 24, `${reads.length} reads in 1 s`)
+  const perTick = new Map<number, number>()
+  for (const at of reads) perTick.set(Math.floor((at - start) / 50), (perTick.get(Math.floor((at - start) / 50)) ?? 0) + 1)
+  t.ok(Math.max(...perTick.values()) <= 3, `at most ${Math.max(...perTick.values())} reads in any 50 ms`)
+})
