@@ -52,7 +52,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     checkQuery: options.query && compileCheck('query', options.query, true),
     live,
     shared,
-    SocketSession: socketSessionClass(internals.Session)
+    SocketSession: socketSessionClass(internals.Session, internals.hashKey)
   }
   const middleware = sessionMiddleware(c)
   const connection = onConnection(c)

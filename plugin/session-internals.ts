@@ -20,6 +20,8 @@ export interface SessionInternals {
   cookieOpts: object
   idGenerator: () => string
   Session: SessionClass
+  /** The Session class's private hash method (for its own `isModified`). */
+  hashKey: symbol
 }
 
 /**
@@ -39,17 +41,20 @@ export function readSessionInternals (fastify: FastifyInstance): SessionInternal
   const signer = fields.get('cookieSignerKey') as Signer | undefined
   const cookieOpts = fields.get('cookieOpts')
   const idGenerator = fields.get('generateId')
+  const hashKey = session && Object.getOwnPropertySymbols(Object.getPrototypeOf(session)).find((key) => key.description === 'hash')
   if (
     typeof store?.get !== 'function' || typeof store.set !== 'function' || typeof store.destroy !== 'function' ||
-    typeof signer?.unsign !== 'function' || typeof cookieOpts !== 'object' || typeof idGenerator !== 'function'
+    typeof signer?.unsign !== 'function' || typeof cookieOpts !== 'object' || typeof idGenerator !== 'function' ||
+    hashKey === undefined
   ) {
-    throw new FST_SIO_SESSION_UNSUPPORTED_SESSION('its session object lacks the store, signer or cookie options')
+    throw new FST_SIO_SESSION_UNSUPPORTED_SESSION('its session object lacks the store, signer, cookie options or hash')
   }
   return {
     store,
     signer,
     cookieOpts: cookieOpts as object,
     idGenerator: idGenerator as () => string,
-    Session: (session as object).constructor as SessionClass
+    Session: (session as object).constructor as SessionClass,
+    hashKey: hashKey as symbol
   }
 }

@@ -24,7 +24,7 @@ export type SocketSessionClass = new (...args: ConstructorParameters<SessionClas
  * @fastify/session's own Session class with the store-touching methods routed through the live session:
  * `save` merges and queues, `reload` updates in place, `destroy` stops all later writes.
  */
-export function socketSessionClass (Session: SessionClass): SocketSessionClass {
+export function socketSessionClass (Session: SessionClass, hashKey: symbol): SocketSessionClass {
   const Base = Session as unknown as new (...args: ConstructorParameters<SessionClass>) => object
   class SocketSession extends Base {
     declare [kLive]: LiveSession
@@ -58,5 +58,8 @@ export function socketSessionClass (Session: SessionClass): SocketSessionClass {
       return this[kLive].changed()
     }
   }
+  // @fastify/session hashes the whole session (stringify + SHA-256) in its constructor and save, for its own
+  // isModified; a socket session answers isModified from its live session, so that work is skipped.
+  Object.defineProperty(SocketSession.prototype, hashKey, { value: () => '' })
   return SocketSession as unknown as SocketSessionClass
 }

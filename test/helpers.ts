@@ -56,7 +56,8 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
     await app.register(fastifyRedis.default, { url: options.redis, maxRetriesPerRequest: 1 })
     app.redis.on('error', () => {})
     extra.store = new RedisStore({ client: app.redis, ...options.redisStore })
-    const pub = new Redis(options.redis, { maxRetriesPerRequest: 1 })
+    // The adapter's clients keep ioredis's defaults: commands sent during an outage wait for Redis to return.
+    const pub = new Redis(options.redis)
     const sub = pub.duplicate()
     for (const client of [pub, sub]) client.on('error', () => {})
     redisClients.push(pub, sub)
