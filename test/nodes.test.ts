@@ -14,6 +14,7 @@ const routes = (app: FastifyInstance): void => {
     const s = socket.session as any
     socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s[key] ?? null))
     socket.on('inc', (ack: (v: unknown) => void) => { s.count = (s.count ?? 0) + 1; ack(s.count) })
+    socket.on('logout', async (ack: (v: unknown) => void) => { await s.destroy(); ack('bye') })
   })
   app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
   app.post('/relogin', async (request) => {
@@ -182,4 +183,17 @@ t.test('expiry: an idle session\'s sockets on both nodes are ended at expiry', a
     t.ok(end.late >= 0 && end.late < 250, `ended ${end.late} ms after the expiry`)
   }
   t.equal(await redis.client().exists(`sess:${id}`), 0, 'Redis dropped the key with its TTL')
+})
+
+t.test('a logout over a socket on node A ends the session\'s sockets on node B too', async (t) => {
+  const [a, b] = await nodes(t)
+  const cookie = await a.login()
+  const here = await on(a, cookie)
+  const there = await on(b, cookie)
+  const told = next(there, 'session:error')
+  const reason = next(there, 'disconnect')
+  t.equal(await call(here, 'logout'), 'bye', 'the ack of the logout event arrives')
+  t.equal((await told).code, 'SESSION_DESTROYED')
+  t.equal(await reason, 'io server disconnect')
+  t.equal((await on(b, cookie).catch((err) => err)).data?.code, 'SESSION_REQUIRED')
 })
