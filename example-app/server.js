@@ -1,10 +1,18 @@
 import { build } from './app.js'
 
-const app = await build({ logger: { level: process.env.LOG_LEVEL || 'info' } })
 const port = Number(process.env.PORT) || 3000
 const host = process.env.HOST || '127.0.0.1'
 
-const url = await app.listen({ port, host })
+let app
+let url
+try {
+  app = await build({ logger: { level: process.env.LOG_LEVEL || 'info' } })
+  url = await app.listen({ port, host })
+} catch (err) {
+  console.error(`example app: could not start: ${err.message}`)
+  if (process.env.REDIS_URL) console.error(`example app: is Redis running at ${process.env.REDIS_URL}?`)
+  process.exit(1)
+}
 app.log.info(`example app: open ${url} in a browser`)
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
