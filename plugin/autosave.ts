@@ -161,10 +161,11 @@ export function wrapSocketClass (proto: object): void {
     if (listeners.length === 0) return false
     const live = socket[kSession] as LiveSession
     if (incoming) {
-      // Written elsewhere: the event runs once the session was read again (in order; dropped if it ended).
+      // Written elsewhere: the event runs once the session was read again (in order; dropped if the session
+      // ended or the socket left meanwhile).
       const refreshing = live.refreshing
       if (refreshing !== undefined) {
-        void refreshing.then(() => { if (!live.gone) dispatch(socket, event, args, true) })
+        void refreshing.then(() => { if (!live.gone && socket.connected) dispatch(socket, event, args, true) })
         return true
       }
       // A client's event is activity: a rolling session's expiry moves on (saved with the listeners' changes).
