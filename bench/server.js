@@ -46,6 +46,7 @@ async function registerSession (app, store) {
   await app.register(session, { secret: SECRET, cookie: { secure: false }, store })
   app.post('/login', async (request) => {
     request.session.user = 'bench'
+    if (process.env.BENCH_CART) request.session.cart = Array.from({ length: Number(process.env.BENCH_CART) }, (_, i) => ({ sku: `sku-${i}`, name: `item ${i}`, qty: i % 5 + 1 }))
     return { ok: true }
   })
 }
