@@ -181,3 +181,32 @@ t.test('a key a socket handler deletes is removed from the stored hash; other ke
   t.equal(await call(socket, 'drop', 'cart'), 'ok')
   t.same((await redis.client().hkeys(`sess:${id}`)).sort(), ['cookie', 'user'])
 })
+
+t.test('an HTTP request that loaded the session before a logout cannot bring it back: it is answered 410', async (t) => {
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  let loaded: () => void = () => {}
+  const started = new Promise<void>((resolve) => { loaded = resolve })
+  const { url, login } = await startApp(t, {
+    redis: redis.url,
+    setup: (app) => {
+      app.post('/slow', async (request) => {
+        loaded()
+        await held
+        request.session.set('late' as never, true as never)
+        return { ok: true }
+      })
+      app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
+    }
+  })
+  const cookie = await login()
+  const id = decodeURIComponent(cookie.split('=')[1]).split('.')[0]
+  const slow = fetch(`${url}/slow`, { method: 'POST', headers: { cookie } })
+  await started
+  await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
+  release()
+  const response = await slow
+  t.equal(response.status, 410)
+  t.match(await response.json(), { code: 'FST_SIO_SESSION_GONE' })
+  t.equal(await redis.client().type(`sess:${id}`), 'string', 'still a tombstone')
+})
