@@ -97,7 +97,7 @@ export class Lifecycle {
   private end (live: LiveSession, tellOthers: boolean, code?: ClientCode): void {
     if (this.ended.has(live)) return
     this.ended.add(live)
-    const reason = code ?? ((live.expiresAt() ?? Infinity) <= Date.now() ? 'SESSION_EXPIRED' : 'SESSION_DESTROYED')
+    const reason = code ?? (live.expired() ? 'SESSION_EXPIRED' : 'SESSION_DESTROYED')
     if (tellOthers) this.peers.publish('gone', live.id)
     this.live.forget(live)
     live.markGone()
@@ -164,7 +164,7 @@ export class Lifecycle {
       void this.peers.countNodes()
     }
     for (const live of this.live.values()) {
-      if ((live.expiresAt() ?? Infinity) <= now) this.verify(live, 'expiry')
+      if (live.expired(now)) this.verify(live, 'expiry')
     }
     const size = this.live.size
     // At most one read per session and tick; nothing is owed while no session is held.

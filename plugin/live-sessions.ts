@@ -5,7 +5,7 @@ import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED } from './errors.js'
 import { absorb, changes, mergeOver, replaceWith, snapshot, written, type Changes, type Snapshot } from './merge.js'
 import type { MergeSave } from './redis-store.js'
 import type { LiveSessions } from './registry.js'
-import { failure, load, remove, write, type Stored } from './store.js'
+import { cookieExpired, failure, load, remove, write, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
 
@@ -63,10 +63,9 @@ export class LiveSession {
     return changes(this.data, this.base) !== undefined
   }
 
-  /** When the session expires (ms since the epoch), if it does. */
-  expiresAt (): number | undefined {
-    const when = (this.data.cookie as Cookie | undefined)?.expires
-    return when == null ? undefined : when.getTime()
+  /** Whether the session's cookie has expired by `now`. */
+  expired (now = Date.now()): boolean {
+    return cookieExpired(this.data.cookie, now)
   }
 
   /** Socket activity: with rolling sessions, extends the expiry once the gain is worth a write. */

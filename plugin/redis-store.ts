@@ -1,6 +1,7 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from './errors.js'
 import { DESTROY, MERGE, SET, type Script } from './redis-scripts.js'
+import { expiryOf } from './store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
 
@@ -39,10 +40,8 @@ type Callback = (err?: any, value?: any) => void
 
 /** Milliseconds until a cookie expires; `fallback` when it has no expiry. At least 1. */
 export function ttlOf (cookie: { expires?: unknown } | undefined, fallback: number): number {
-  const expires = cookie?.expires
-  if (expires == null) return fallback
-  const at = expires instanceof Date ? expires.getTime() : Date.parse(String(expires))
-  return Number.isNaN(at) ? fallback : Math.max(1, Math.round(at - Date.now()))
+  const at = expiryOf(cookie)
+  return at === undefined ? fallback : Math.max(1, Math.round(at - Date.now()))
 }
 
 function positive (value: unknown, name: string, fallback: number): number {

@@ -11,13 +11,25 @@ export function failure (err: unknown): Error {
   return new FST_SIO_SESSION_STORE((err as Error)?.message ?? String(err), { cause: err })
 }
 
+/** When a session cookie (a Cookie, or its stored JSON) expires, in ms since the epoch; undefined when it does not. */
+export function expiryOf (cookie: unknown): number | undefined {
+  const expires = (cookie as { expires?: unknown } | undefined)?.expires
+  if (expires == null) return undefined
+  const at = expires instanceof Date ? expires.getTime() : Date.parse(String(expires))
+  return Number.isNaN(at) ? undefined : at
+}
+
+/** Whether a session cookie has expired by `now`. */
+export function cookieExpired (cookie: unknown, now = Date.now()): boolean {
+  return (expiryOf(cookie) ?? Infinity) <= now
+}
+
 /**
  * Whether a stored session's cookie has expired: the check @fastify/session makes on load, where the stored
  * `expires` becomes the cookie's `originalExpires` (a stored `originalExpires` is one save behind).
  */
 export function expired (stored: Stored): boolean {
-  const when = (stored.cookie as { expires?: unknown } | undefined)?.expires
-  return when != null && new Date(when as string).getTime() <= Date.now()
+  return cookieExpired(stored.cookie)
 }
 
 /** Runs one store call; a store that throws instead of calling back fails the same way. */
