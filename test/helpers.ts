@@ -75,6 +75,10 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
     for (const [key, value] of Object.entries(body)) request.session.set(key as never, value as never)
     return { ok: true }
   })
+  app.post('/logout', async (request) => {
+    await request.session.destroy()
+    return { ok: true }
+  })
   app.get('/session', async (request) => {
     const data: Record<string, unknown> = {}
     for (const key of Object.keys(request.session)) if (key !== 'cookie') data[key] = (request.session as any)[key]
@@ -154,6 +158,11 @@ export class CountingStore extends MemoryStore {
     }
     super.set(id, session, done)
   }
+}
+
+/** The session id in a `sessionId=<id>.<signature>` cookie (what the store keys on). */
+export function sessionIdOf (cookie: string): string {
+  return decodeURIComponent(cookie.split('=')[1]).split('.')[0]
 }
 
 /** Emits with an ack and resolves with the ack's arguments. */

@@ -3,7 +3,7 @@ import { MemoryStore } from '@fastify/session'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { startRedis } from './redis-server.js'
-import { startApp, call, next } from './helpers.js'
+import { startApp, call, next, sessionIdOf } from './helpers.js'
 
 // ---- Lifecycle edge cases: shared stores, stray messages, the adapter down while the store works ----
 
@@ -28,10 +28,7 @@ t.test('two apps on one store: closing one leaves the other told of HTTP writes 
   const first = await startApp(t, { session: { store }, setup: handlers })
   const second = await startApp(t, {
     session: { store },
-    setup: (app) => {
-      handlers(app)
-      app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
-    }
+    setup: handlers
   })
   const cookie = await second.login({ user: 'ada' })
   await first.close()
@@ -71,7 +68,7 @@ t.test('messages the plugin does not know are ignored', async (t) => {
   const b = await startApp(t, options)
   const cookie = await a.login({ user: 'ada' })
   const socket = await a.connected({ extraHeaders: { cookie } })
-  const id = decodeURIComponent(cookie.split('=')[1]).split('.')[0]
+  const id = sessionIdOf(cookie)
   const { sessionKey } = await import('../plugin/registry.js')
   const heard = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
   b.app.io.serverSideEmit('fastify-socket.io-session', 'unknown', sessionKey(id))
@@ -93,10 +90,7 @@ t.test('the adapter\'s Redis down while the store works: a logout still ends the
   const { login, connected, url, close } = await startApp(t, {
     io: { adapter: createAdapter(pub, sub) },
     plugin: { checkInterval: 20, revalidateInterval: 20 },
-    setup: (app) => {
-      handlers(app)
-      app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
-    }
+    setup: handlers
   })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })

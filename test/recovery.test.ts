@@ -68,10 +68,7 @@ t.test('a recovered socket whose session was destroyed while it was away is told
     io: recovery,
     session: { store },
     plugin: { requireSession: true },
-    setup: (app) => {
-      handlers(app)
-      app.post('/logout', async (request) => { await request.session.destroy(); return {} })
-    }
+    setup: handlers
   })
   const cookie = await login({ user: 'ada' })
   const socket = await recoverable(connected, cookie)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startRedis } from './redis-server.js'
-import { startApp, call, next } from './helpers.js'
+import { startApp, call, next, sessionIdOf } from './helpers.js'
 
 // ---- Redis gone, stalled, corrupt; many connections: the process stays up and leaves nothing behind ----
 
@@ -56,7 +56,7 @@ t.test('corrupt JSON in a session key: refused and logged, the process stays up'
     setup: handlers
   })
   const cookie = await login()
-  const id = decodeURIComponent(cookie.split('=')[1]).split('.')[0]
+  const id = sessionIdOf(cookie)
   await redis.client().hset(`sess:${id}`, 'user', '{oops')
   const refused = await connected({ extraHeaders: { cookie } }).catch((err) => err)
   t.equal(refused.data?.code, 'SESSION_STORE_ERROR')

@@ -97,10 +97,7 @@ t.test('a session destroyed over HTTP ends its sockets; a reconnect with the old
   const { url, login, connected } = await startApp(t, {
     session: { store },
     plugin: { requireSession: true },
-    setup: (app) => {
-      api(app)
-      app.post('/logout', async (request) => { await request.session.destroy(); return { ok: true } })
-    }
+    setup: api
   })
   const cookie = await login({ user: 'ada' })
   const socket = await connected({ extraHeaders: { cookie } })
