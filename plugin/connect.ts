@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io'
-import { kLoading, kSession, wrapSocketClass, type SessionSocket } from './autosave.js'
+import { kLoading, kSession, type SessionSocket } from './autosave.js'
+import { wrapSocketClass } from './dispatch.js'
 import { Refusal } from './errors.js'
 import { runHandshake, type Accepted, type HandshakeContext } from './handshake.js'
 import { LiveSession, type Context } from './live-sessions.js'

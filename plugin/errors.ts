@@ -17,6 +17,14 @@ export const FST_SIO_SESSION_NO_SOCKETIO = createError(
   500
 )
 
+/** An event route has a bad name, option, schema or handler, or its event already has a route. */
+export const FST_SIO_SESSION_BAD_ROUTE = createError(
+  'FST_SIO_SESSION_BAD_ROUTE',
+  'fastify-socket.io-session: %s',
+  500,
+  TypeError
+)
+
 /** The installed @fastify/session does not expose what the plugin reads. */
 export const FST_SIO_SESSION_UNSUPPORTED_SESSION = createError(
   'FST_SIO_SESSION_UNSUPPORTED_SESSION',

@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Namespace, Server } from 'socket.io'
-import { wrapNamespace } from './autosave.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
+import { wrapNamespace } from './dispatch.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { Lifecycle } from './lifecycle.js'
 import type { Context } from './live-sessions.js'
 import { kMergeSave, type MergeSave } from './redis-store.js'
 import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
+import { event, inheritRoutes, kRouting, type RoutedNamespace, type RoutedServer } from './routes.js'
 import { compileCheck } from './schemas.js'
 import { readSessionInternals } from './session-internals.js'
 import { socketSessionClass } from './socket-session.js'
@@ -57,7 +58,15 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   const middleware = sessionMiddleware(c)
   const connection = onConnection(c)
 
+  // Event routes: `io.event()` for the main namespace, `io.of(name).event()` for any other (dynamic ones too).
+  ;(io as unknown as RoutedServer)[kRouting] = { events: options.events, log: fastify.log }
+  ;(Object.getPrototypeOf(io.sockets) as { event: typeof event }).event = event
+  io.event = function (this: Server, ...args: unknown[]) {
+    return (this.sockets.event as (...a: unknown[]) => unknown)(...args)
+  } as Server['event']
+
   const install = (nsp: Namespace): void => {
+    inheritRoutes(nsp as RoutedNamespace)
     nsp.use(middleware)
     wrapNamespace(nsp)
     ;(Object.getPrototypeOf(nsp) as Namespace).prependListener.call(nsp, 'connection', connection)
@@ -88,3 +97,7 @@ export { RedisStore, type RedisClient, type RedisStoreOptions } from './redis-st
 export { ClientCodes, type ClientCode, type RefusalData, type ValidationIssue } from './errors.js'
 export type { OriginCheck, SocketSessionOptions } from './options.js'
 export type { HandshakeData, SessionErrorPayload } from './types.js'
+export { EventError, EventErrorCodes, type EventErrorBody, type EventErrorCode, type EventErrorMessage, type EventErrorReply } from './event-error.js'
+export type { EventsOptions } from './event-options.js'
+export type { RateLimit } from './rate-limit.js'
+export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck } from './route-types.js'

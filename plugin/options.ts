@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_BAD_OPTION } from './errors.js'
+import { resolveEvents, type EventsOptions, type ResolvedEvents } from './event-options.js'
 
 // ---- Public options ----
 
@@ -35,6 +36,8 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
   checkInterval?: number
   /** How often (ms) each live session is read again, spread over time, in case a message from another node was lost. @default 30000 */
   revalidateInterval?: number
+  /** What every event route (`io.event`) shares: global hooks, a rate limit, unknown events, the error event. */
+  events?: EventsOptions
 }
 
 /** The options after checking, with every default filled in. */
@@ -52,6 +55,7 @@ export interface ResolvedOptions {
   touchAfter: number
   checkInterval: number
   revalidateInterval: number
+  events: ResolvedEvents
 }
 
 // ---- Checking ----
@@ -114,7 +118,7 @@ function origins (value: unknown): OriginCheck {
 }
 
 // Fastify's own register options may arrive here too; they are not ours to refuse.
-const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval'])
+const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval', 'events'])
 
 /** Checks the user's options and fills in defaults; throws FST_SIO_SESSION_BAD_OPTION naming the fix. */
 export function resolveOptions (input: unknown): ResolvedOptions {
@@ -136,6 +140,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     rolling: flag(options, 'rolling', true),
     touchAfter: interval(options, 'touchAfter', 60_000),
     checkInterval: interval(options, 'checkInterval', 1000),
-    revalidateInterval: interval(options, 'revalidateInterval', 30_000)
+    revalidateInterval: interval(options, 'revalidateInterval', 30_000),
+    events: resolveEvents(options.events, bad)
   }
 }

@@ -2,9 +2,9 @@ import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { FST_SIO_SESSION_BAD_OPTION, type ValidationIssue } from './errors.js'
 
-// ---- Handshake data validation ----
+// ---- Validating what clients send ----
 
-/** The outcome of checking handshake data: the typed value, or the problems found. */
+/** The outcome of checking what a client sent: the typed value, or the problems found. */
 export type Checked = { ok: true, value: unknown } | { ok: false, errors: ValidationIssue[] }
 
 /** Checks one kind of handshake data (auth or query) against a schema compiled once. */
@@ -23,43 +23,62 @@ function clip (path: string): string {
   return path.length > MAX_PATH ? `${path.slice(0, MAX_PATH)}…` : path
 }
 
-/** Handshake data nested deeper than this is refused. */
+/** Data nested deeper than this is refused. */
 const MAX_DEPTH = 64
 
-/** Finds a forbidden key or too deep a nesting (iteratively, so no input can overflow the stack). */
-function findForbidden (input: unknown): ValidationIssue | undefined {
-  const stack: Array<[unknown, string, number]> = [[input, '', 0]]
-  while (stack.length > 0) {
-    const [value, path, depth] = stack.pop() as [unknown, string, number]
-    if (value === null || typeof value !== 'object') continue
-    if (depth === MAX_DEPTH) return { path, message: `nested deeper than ${MAX_DEPTH} levels` }
-    for (const key of Object.keys(value)) {
-      if (forbidden.has(key)) return { path: `${path}/${key}`, message: 'key not allowed' }
-      stack.push([(value as Record<string, unknown>)[key], `${path}/${key}`, depth + 1])
-    }
+/** Whether a value is binary (Socket.IO hands binary attachments over as Buffers). */
+const isBinary = (value: object): boolean => ArrayBuffer.isView(value) || value instanceof ArrayBuffer
+
+/**
+ * Finds a forbidden key, too deep a nesting, or binary data where `allowBinary` is false. Binary values are
+ * not walked (a megabyte Buffer has a million keys); the depth limit bounds the recursion.
+ */
+export function inspect (value: unknown, allowBinary: boolean, path = '', depth = 0): ValidationIssue | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  if (isBinary(value)) return allowBinary ? undefined : { path, message: 'binary data not allowed' }
+  if (depth === MAX_DEPTH) return { path, message: `nested deeper than ${MAX_DEPTH} levels` }
+  for (const key of Object.keys(value)) {
+    if (forbidden.has(key)) return { path: `${path}/${key}`, message: 'key not allowed' }
+    const found = inspect((value as Record<string, unknown>)[key], allowBinary, `${path}/${key}`, depth + 1)
+    if (found !== undefined) return found
   }
   return undefined
 }
 
+/** A TypeBox validator, compiled once. */
+export type Validator = ReturnType<typeof Compile<TSchema>>
+
+/** Compiles `schema`, or throws `BadSchema` with what the option is called. */
+export function compile (what: string, schema: TSchema, BadSchema: new (message: string) => Error): Validator {
+  try {
+    return Compile(schema)
+  } catch (err) {
+    throw new BadSchema(`${what} is not a valid TypeBox schema: ${(err as Error).message}`)
+  }
+}
+
+/** The first problems the validator finds in `value`, with short paths. */
+export function issuesOf (validator: Validator, value: unknown): ValidationIssue[] {
+  const errors: ValidationIssue[] = []
+  for (const error of validator.Errors(value)) {
+    errors.push({ path: clip(error.instancePath), message: error.message })
+    if (errors.length === MAX_ISSUES) break
+  }
+  return errors
+}
+
+/** Refuses `issue`, with its path cut short. */
+export const refused = (issue: ValidationIssue): Checked => ({ ok: false, errors: [{ path: clip(issue.path), message: issue.message }] })
+
 /** Compiles `schema` once; `coerce` converts wire strings to the schema's types (for the query). */
 export function compileCheck (name: string, schema: TSchema, coerce: boolean): HandshakeCheck {
-  let validator: ReturnType<typeof Compile<TSchema>>
-  try {
-    validator = Compile(schema)
-  } catch (err) {
-    throw new FST_SIO_SESSION_BAD_OPTION(`option "${name}" is not a valid TypeBox schema: ${(err as Error).message}`)
-  }
+  const validator = compile(`option "${name}"`, schema, FST_SIO_SESSION_BAD_OPTION)
   return (input) => {
-    const bad = findForbidden(input)
-    if (bad !== undefined) return { ok: false, errors: [{ path: clip(bad.path), message: bad.message }] }
+    const bad = inspect(input, false)
+    if (bad !== undefined) return refused(bad)
     const value = validator.Default(coerce ? validator.Convert(structuredClone(input)) : structuredClone(input))
     if (validator.Check(value)) return { ok: true, value }
-    const errors: ValidationIssue[] = []
-    for (const error of validator.Errors(value)) {
-      errors.push({ path: clip(error.instancePath), message: error.message })
-      if (errors.length === MAX_ISSUES) break
-    }
-    return { ok: false, errors }
+    return { ok: false, errors: issuesOf(validator, value) }
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Static, TSchema } from 'typebox'
 import type { DefaultEventsMap, Server } from 'socket.io'
+import type { EventMethod } from './route-types.js'
 
 /** Socket.IO's EventsMap (not exported by its package entry point). */
 interface EventsMap { [event: string]: any }
@@ -15,6 +16,14 @@ declare module 'fastify' {
 }
 
 declare module 'socket.io' {
+  interface Server<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
+    /** Adds an event route to the main namespace: a schema-checked payload, hooks, a handler whose value is the ack. */
+    event: EventMethod<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+  }
+  interface Namespace<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
+    /** Adds an event route to this namespace: a schema-checked payload, hooks, a handler whose value is the ack. */
+    event: EventMethod<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+  }
   // Same type parameters as Socket.IO's own Socket class, so that this merges into it.
   interface Socket<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
     /** The live HTTP session of this socket: the same API as `request.session`, saved after every listener. */

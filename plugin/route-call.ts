@@ -1,0 +1,144 @@
+import type { Socket } from 'socket.io'
+import { EventError } from './event-error.js'
+import type { LiveSession } from './live-sessions.js'
+import { take } from './rate-limit.js'
+import { kRouting, serverOf, type Route, type Routing } from './routes.js'
+import { issuesOf } from './schemas.js'
+
+// ---- Running one routed event: limits, payload, hooks, handler, save, reply ----
+
+type Ack = (...reply: unknown[]) => void
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
+
+/** Event names are the client's text: an error event repeats at most this much of one. */
+const MAX_NAME = 200
+
+/** One routed event, from its arguments to its reply (an object per event, no closures until something is async). */
+class RouteCall {
+  private payload: unknown
+  /** The next preHandler hook to run. */
+  private hook = 0
+
+  constructor (readonly socket: Socket, readonly live: LiveSession, readonly route: Route, readonly ack: Ack | undefined) {}
+
+  /** Checks the rate limits and the payload, then runs the hooks and the handler. */
+  start (args: unknown[]): void {
+    const { limits } = this.route
+    if (limits.length > 0) {
+      const now = Date.now()
+      for (const limit of limits) {
+        const wait = take(this.socket, limit, now)
+        if (wait > 0) return this.refuse(new EventError('RATE_LIMITED', undefined, { retryAfter: wait }))
+      }
+    }
+    const checked = this.route.payload(args)
+    if (!checked.ok) return this.refuse(new EventError('INVALID_PAYLOAD', undefined, { errors: checked.errors }))
+    this.payload = checked.value
+    this.run()
+  }
+
+  /** Runs the remaining hooks, then the handler; synchronously as long as they return no promise. */
+  private run (): void {
+    const { preHandler, handler, name } = this.route
+    let result: unknown
+    try {
+      while (this.hook < preHandler.length) {
+        result = preHandler[this.hook++](this.socket, this.payload, name)
+        if (isThenable(result)) {
+          result.then(() => this.run(), (err) => this.refuse(err))
+          return
+        }
+      }
+      result = handler(this.socket, this.payload, name)
+    } catch (err) {
+      return this.refuse(err)
+    }
+    if (isThenable(result)) result.then((value) => this.reply(value), (err) => this.refuse(err))
+    else this.reply(result)
+  }
+
+  /** The handler's value: checked against the ack schema, then sent after the save. */
+  private reply (value: unknown): void {
+    const { ack, routing, name } = this.route
+    if (ack !== undefined && !ack.Check(value)) {
+      routing.log.error({ event: name, errors: issuesOf(ack, value) }, `fastify-socket.io-session: the reply of event "${name}" does not match its ack schema`)
+      return void this.fail(new TypeError(`the reply of event "${name}" does not match its ack schema`), new EventError('HANDLER_ERROR'), false)
+    }
+    this.settle(value === undefined ? [] : [value], false)
+  }
+
+  /** A refusal (an EventError) goes to the client as it is; any other error is logged and sent as HANDLER_ERROR. */
+  private refuse (thrown: unknown): void {
+    if (thrown instanceof EventError) return void this.fail(thrown, thrown, false)
+    this.route.routing.log.error({ err: thrown, event: this.route.name }, `fastify-socket.io-session: event "${this.route.name}" failed`)
+    void this.fail(thrown, new EventError('HANDLER_ERROR'), false)
+  }
+
+  /** Runs the onError hooks (their own failures are logged), then saves (unless done) and sends the error reply. */
+  private async fail (thrown: unknown, error: EventError, saved: boolean): Promise<void> {
+    const { onError, routing, name } = this.route
+    for (const hook of onError) {
+      try {
+        await hook(this.socket, thrown, name)
+      } catch (err) {
+        routing.log.error({ err, event: name }, `fastify-socket.io-session: an onError hook of event "${name}" failed`)
+      }
+    }
+    if (saved) this.deliver([error.reply()], true)
+    else this.settle([error.reply()], true)
+  }
+
+  /** Saves a changed session (with autoSave), then sends; a failed save turns a reply into `SESSION_SAVE_FAILED`. */
+  private settle (reply: unknown[], error: boolean): void {
+    const saving = this.live.ctx.autoSave ? this.live.flush() : undefined
+    if (saving === undefined) return this.deliver(reply, error)
+    void saving.then((failed) => {
+      if (failed === undefined || error) this.deliver(reply, error)
+      else void this.fail(failed, new EventError('SESSION_SAVE_FAILED'), true)
+    })
+  }
+
+  /** The reply goes to the ack; an error without an ack goes out as the error event. */
+  private deliver (reply: unknown[], error: boolean): void {
+    if (this.ack !== undefined) this.ack(...reply)
+    else if (error) sendError(this.socket, this.route.routing.events.errorEvent, this.route.name, reply[0])
+  }
+}
+
+function sendError (socket: Socket, errorEvent: string, event: string, reply: unknown): void {
+  if (socket.connected) socket.emit(errorEvent, { event, ...(reply as object) })
+}
+
+/** Takes the ack off the arguments, when the client sent one. */
+function ackOf (args: unknown[]): Ack | undefined {
+  return typeof args[args.length - 1] === 'function' ? args.pop() as Ack : undefined
+}
+
+/** Runs a routed event of `socket` (bound to `live`). */
+export function runRoute (socket: Socket, live: LiveSession, route: Route, args: unknown[]): void {
+  const ack = ackOf(args)
+  new RouteCall(socket, live, route, ack).start(args)
+}
+
+/** An event with no route and no listener: answered with `UNKNOWN_EVENT` when the `unknownEvent` option says so. */
+export function unknownEvent (socket: Socket, event: unknown, args: unknown[]): boolean {
+  const { events } = serverOf(socket.nsp)[kRouting] as Routing
+  if (events.unknownEvent === 'ignore') return false
+  const reply = new EventError('UNKNOWN_EVENT').reply()
+  const ack = ackOf(args)
+  if (ack !== undefined) ack(reply)
+  else sendError(socket, events.errorEvent, String(event).slice(0, MAX_NAME), reply)
+  return false
+}
+
+/** Routes whose shadowed `socket.on` listeners were reported. */
+const warned = new WeakSet<Route>()
+
+/** Says once per route that `socket.on` listeners of a routed event do not run. */
+export function warnShadowed (route: Route): void {
+  if (warned.has(route)) return
+  warned.add(route)
+  route.routing.log.warn({ event: route.name }, `fastify-socket.io-session: event "${route.name}" has a route, so its socket.on listeners do not run`)
+}

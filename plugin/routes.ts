@@ -1,0 +1,128 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Namespace } from 'socket.io'
+import type { TSchema } from 'typebox'
+import { FST_SIO_SESSION_BAD_ROUTE } from './errors.js'
+import { hooks, rateLimit, type Hook, type ResolvedEvents } from './event-options.js'
+import type { RateLimit } from './rate-limit.js'
+import type { EventRoute } from './route-types.js'
+import { compile, inspect, issuesOf, refused, type Checked, type Validator } from './schemas.js'
+
+// ---- Event routes: compiled once, kept per namespace ----
+
+/** A namespace's routes, by event name. Child namespaces of a dynamic namespace share its map. */
+export const kRoutes = Symbol('fastify-socket.io-session.routes')
+/** What the routes of a Socket.IO server share (set on the server when the plugin is registered). */
+export const kRouting = Symbol('fastify-socket.io-session.routing')
+
+/** What every route of one server shares. */
+export interface Routing { events: ResolvedEvents, log: FastifyBaseLogger }
+
+/** A Socket.IO server as the routes see it. */
+export interface RoutedServer { [kRouting]?: Routing, parentNsps: Map<unknown, Namespace & { children: Set<Namespace> }> }
+/** A namespace as the routes see it. */
+export type RoutedNamespace = Namespace & { [kRoutes]?: Map<unknown, Route> }
+
+/** The server of a namespace, as the routes see it. */
+export const serverOf = (nsp: Namespace): RoutedServer => nsp.server as unknown as RoutedServer
+
+/** One event route, ready to run. */
+export interface Route {
+  readonly name: string
+  readonly routing: Routing
+  /** Checks the arguments before the ack: the payload, or what is wrong with it. */
+  readonly payload: (args: unknown[]) => Checked
+  /** The ack schema, when replies are checked. */
+  readonly ack: Validator | undefined
+  readonly preHandler: Hook[]
+  readonly onError: Hook[]
+  /** The global limit, then the route's own. */
+  readonly limits: RateLimit[]
+  readonly handler: Hook
+  readonly descriptor: EventRoute
+}
+
+const none: Checked = { ok: true, value: undefined }
+
+/** Whether applying the schema's defaults can change anything (it costs ~60 checks, so skip it when not). */
+function hasDefaults (schema: TSchema): boolean {
+  return JSON.stringify(schema).includes('"default":')
+}
+
+/** The payload check of a route: one argument against the schema, or none without a schema. */
+function payloadCheck (name: string, schema: TSchema | undefined, allowBinary: boolean): (args: unknown[]) => Checked {
+  if (schema === undefined) {
+    return (args) => args.length === 0 ? none : refused({ path: '', message: 'this event takes no payload' })
+  }
+  const validator = compile(`the payload schema of event "${name}"`, schema, FST_SIO_SESSION_BAD_ROUTE)
+  const defaults = hasDefaults(schema)
+  return (args) => {
+    if (args.length > 1) return refused({ path: '', message: `expected one payload argument, got ${args.length}` })
+    let value = args[0]
+    const bad = inspect(value, allowBinary)
+    if (bad !== undefined) return refused(bad)
+    if (defaults) value = validator.Default(value)
+    if (validator.Check(value)) return { ok: true, value }
+    return { ok: false, errors: issuesOf(validator, value) }
+  }
+}
+
+/** Socket.IO's reserved event names, which no client can send. */
+const reserved = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'])
+const knownOptions = new Set(['schema', 'preHandler', 'onError', 'rateLimit', 'allowBinary'])
+const knownSchemas = new Set(['payload', 'ack'])
+
+function bad (message: string): never {
+  throw new FST_SIO_SESSION_BAD_ROUTE(message)
+}
+
+/** Checks a route's name and options and compiles its schemas. */
+function compileRoute (nsp: RoutedNamespace, routing: Routing, name: unknown, input: unknown, handler: unknown): Route {
+  if (typeof name !== 'string' || name.length === 0) bad('an event route needs a non-empty event name')
+  if (reserved.has(name)) bad(`"${name}" is a reserved Socket.IO event and cannot have a route`)
+  const where = `event "${name}"`
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) bad(`the options of ${where} must be an object`)
+  const options = input as Record<string, unknown>
+  for (const key of Object.keys(options)) if (!knownOptions.has(key)) bad(`unknown option "${key}" of ${where}; known are ${[...knownOptions].join(', ')}`)
+  const schema = (options.schema ?? {}) as Record<string, TSchema | undefined>
+  if (typeof schema !== 'object') bad(`"schema" of ${where} must be { payload?, ack? }`)
+  for (const key of Object.keys(schema)) {
+    if (!knownSchemas.has(key)) bad(`unknown schema "${key}" of ${where}; known are payload, ack`)
+    const value = schema[key]
+    if (value !== undefined && (value === null || typeof value !== 'object')) bad(`schema "${key}" of ${where} must be a TypeBox schema, e.g. Type.Object({ ... })`)
+  }
+  if (options.allowBinary !== undefined && typeof options.allowBinary !== 'boolean') bad(`"allowBinary" of ${where} must be a boolean`)
+  if (typeof handler !== 'function') bad(`${where} needs a handler function`)
+  const own = rateLimit(options.rateLimit, `rateLimit of ${where}`, bad)
+  const { events } = routing
+  return {
+    name,
+    routing,
+    payload: payloadCheck(name, schema.payload, options.allowBinary === true),
+    ack: schema.ack === undefined || !events.validateAck ? undefined : compile(`the ack schema of ${where}`, schema.ack, FST_SIO_SESSION_BAD_ROUTE),
+    preHandler: [...events.preHandler, ...hooks(options.preHandler, `preHandler of ${where}`, bad)],
+    onError: [...events.onError, ...hooks(options.onError, `onError of ${where}`, bad)],
+    limits: [events.rateLimit, own].filter((limit) => limit !== undefined),
+    handler: handler as Hook,
+    descriptor: Object.freeze({ event: name, namespace: nsp.name })
+  }
+}
+
+/** `namespace.event(name, options?, handler)`: adds a route for an event of this namespace's sockets. */
+export function event (this: RoutedNamespace, name: unknown, options: unknown, handler?: unknown): EventRoute {
+  const routing = serverOf(this)[kRouting]
+  if (routing === undefined) bad('register fastify-socket.io-session on this Socket.IO server before adding event routes')
+  const route = typeof options === 'function' && handler === undefined
+    ? compileRoute(this, routing, name, {}, options)
+    : compileRoute(this, routing, name, options, handler)
+  const routes = (this[kRoutes] ??= new Map())
+  if (routes.has(route.name)) bad(`event "${route.name}" already has a route on namespace "${this.name}"`)
+  routes.set(route.name, route)
+  return route.descriptor
+}
+
+/** A child of a dynamic namespace (`io.of(/regex/)`) runs the routes of its parent. */
+export function inheritRoutes (nsp: RoutedNamespace): void {
+  for (const parent of serverOf(nsp).parentNsps.values()) {
+    if (parent.children.has(nsp)) nsp[kRoutes] = ((parent as RoutedNamespace)[kRoutes] ??= new Map())
+  }
+}
