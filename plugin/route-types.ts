@@ -15,17 +15,13 @@ export type ReplyOf<A> = A extends TSchema ? Static<A> : unknown
  * Runs before the handler; refuses the event by throwing (or rejecting, or calling `done` with) an error,
  * an `EventError` to choose the reply's code. May be async, sync, or take `done` as its fourth parameter.
  */
-export type PreHandlerHook<S = Socket, P = unknown> =
-  | ((socket: S, payload: P, event: string) => void | Promise<void>)
-  | ((socket: S, payload: P, event: string, done: (err?: unknown) => void) => void)
+export type PreHandlerHook<S = Socket, P = unknown> = (socket: S, payload: P, event: string, done: (err?: unknown) => void) => void | Promise<void>
 
 /**
  * Sees every error an event replies with (a refusal, a failed handler, a failed save) before the reply goes
  * out: for logs and metrics; it does not change the reply. May be async, sync, or take `done`.
  */
-export type OnErrorHook<S = Socket> =
-  | ((socket: S, error: unknown, event: string) => void | Promise<void>)
-  | ((socket: S, error: unknown, event: string, done: (err?: unknown) => void) => void)
+export type OnErrorHook<S = Socket> = (socket: S, error: unknown, event: string, done: (err?: unknown) => void) => void | Promise<void>
 
 /** One hook or several, run in order. */
 export type Hooks<H> = H | H[]

@@ -113,7 +113,7 @@ export function event (this: RoutedNamespace, name: unknown, options: unknown, h
   if (routing === undefined) bad('register fastify-socket.io-session on this Socket.IO server before adding event routes')
   const route = typeof options === 'function' && handler === undefined
     ? compileRoute(this, routing, name, {}, options)
-    : compileRoute(this, routing, name, options, handler)
+    : compileRoute(this, routing, name, options === undefined ? {} : options, handler)
   const routes = (this[kRoutes] ??= new Map())
   if (routes.has(route.name)) bad(`event "${route.name}" already has a route on namespace "${this.name}"`)
   routes.set(route.name, route)
