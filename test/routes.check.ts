@@ -1,0 +1,90 @@
+// Type tests of event routes: compiled by `tsc --noEmit` in `npm test`; a typing regression fails the build.
+import Fastify from 'fastify'
+import type { Server, Socket } from 'socket.io'
+import { io as connect, type Socket as ClientSocket } from 'socket.io-client'
+import { Type, type Static } from 'typebox'
+import socketSession, { EventError, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData } from '../plugin/index.js'
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+type Expect<T extends true> = T
+
+const Chat = Type.Object({ room: Type.String(), text: Type.String() })
+const ChatReply = Type.Object({ id: Type.Number() })
+const Auth = Type.Object({ token: Type.String() })
+
+export async function server () {
+  const app = Fastify()
+  await app.register(socketSession, { auth: Auth })
+
+  const chat = app.io.event('chat', {
+    schema: { payload: Chat, ack: ChatReply },
+    preHandler: [(socket, payload) => {
+      const room: string = payload.room
+      if (socket.session.sessionId === room) throw new EventError('FORBIDDEN')
+    }],
+    onError: (_socket, error, event) => { void [error, event] }
+  }, async (socket, payload, event) => {
+    const checks: [Expect<Equal<typeof payload, Static<typeof Chat>>>, Expect<Equal<typeof socket, Socket>>, Expect<Equal<typeof event, string>>] = [true, true, true]
+    void checks
+    return { id: payload.text.length }
+  })
+  const ping = app.io.event('ping', () => 'pong' as const)
+  const whoami = app.io.event('whoami', { schema: { payload: Type.Object({ verbose: Type.Boolean() }) } }, async (socket, { verbose }) => verbose ? { user: socket.session.sessionId } : null)
+  const quiet = app.io.event('quiet', { schema: { payload: Type.String() } }, () => {})
+
+  // @ts-expect-error the ack schema wants { id: number }
+  app.io.event('wrong-reply', { schema: { ack: ChatReply } }, async () => ({ id: 'one' }))
+  // @ts-expect-error payload fields are typed
+  app.io.event('wrong-field', { schema: { payload: Chat } }, (_socket, payload) => payload.missing)
+  // @ts-expect-error an event without a payload schema has no payload
+  app.io.event('no-payload', (_socket, payload) => payload.length)
+  // @ts-expect-error options are checked
+  app.io.event('typo', { prehandler: [] }, () => 1)
+
+  // The Server's SocketData reaches the handler's socket.
+  const typed = app.io as unknown as Server<{}, {}, {}, HandshakeData<typeof Auth>>
+  typed.event('token', (socket) => socket.data.auth.token.length)
+  typed.of('/admin').event('token', (socket) => {
+    const checks: [Expect<Equal<typeof socket.data.auth, { token: string }>>] = [true]
+    return checks.length
+  })
+
+  type Routes = typeof chat | typeof ping | typeof whoami | typeof quiet
+  const checks: [
+    Expect<Equal<typeof chat, EventRoute<'chat', { room: string, text: string }, { id: number }>>>,
+    Expect<Equal<typeof ping, EventRoute<'ping', undefined, 'pong'>>>,
+    Expect<Equal<typeof whoami, EventRoute<'whoami', { verbose: boolean }, { user: string } | null>>>,
+    Expect<Equal<typeof quiet, EventRoute<'quiet', string, void>>>
+  ] = [true, true, true, true]
+  void checks
+  return undefined as unknown as Routes
+}
+
+/** The routes' types, as a client module would import them from the server's. */
+type Routes = Awaited<ReturnType<typeof server>>
+type ServerEvents = { error: (message: EventErrorMessage) => void }
+
+export async function client () {
+  const socket: ClientSocket<ServerEvents, ClientEvents<Routes>> = connect('http://127.0.0.1:3000')
+  const reply = await socket.emitWithAck('chat', { room: 'a', text: 'hi' })
+  const pong = await socket.emitWithAck('ping')
+  socket.timeout(1000).emit('whoami', { verbose: true }, (err, me) => {
+    const checks: [Expect<Equal<typeof err, Error>>, Expect<Equal<typeof me, { user: string } | null | EventErrorReply>>] = [true, true]
+    void checks
+  })
+  const checks: [Expect<Equal<typeof reply, { id: number } | EventErrorReply>>, Expect<Equal<typeof pong, 'pong' | EventErrorReply>>] = [true, true]
+  void checks
+  if ('error' in reply) {
+    const code: string = reply.error.code
+    void code
+  } else {
+    const id: number = reply.id
+    void id
+  }
+  socket.emit('quiet', 'text', (result) => { void result })
+  socket.on('error', ({ event, error }) => { void [event, error.code, error.errors?.[0].path] })
+  // @ts-expect-error the payload is typed
+  await socket.emitWithAck('chat', { room: 1, text: 'hi' })
+  // @ts-expect-error unknown events are not in the map
+  await socket.emitWithAck('nope')
+}
