@@ -85,11 +85,20 @@ export async function handshakes (server, cookies, count, concurrency) {
   return { rate, cpu: (after.cpu - before.cpu) / count }
 }
 
+/** The payload of the message events: a small chat message. */
+export const MESSAGE = { room: 'lobby', text: 'hello, this is a short chat message' }
+
+/** The arguments each event is sent with (before its ack). */
+const payloads = { plain: [MESSAGE], routed: [MESSAGE] }
+
 /** What each event's ack must carry. */
 const checks = {
   read: (value) => value === 'bench',
-  write: (value) => Number.isInteger(value) && value > 0
+  write: (value) => Number.isInteger(value) && value > 0,
+  plain: (value) => value?.user === 'bench' && value.length === MESSAGE.text.length,
+  routed: (value) => value?.user === 'bench' && value.length === MESSAGE.text.length
 }
+
 
 /**
  * Acks per second, store writes and server CPU time (µs) per event: one client per cookie, each emitting `event`
@@ -102,7 +111,7 @@ export async function acks (server, cookies, event, total) {
   const start = performance.now()
   await Promise.all(sockets.map(async (socket) => {
     for (let i = 0; i < each; i++) {
-      const value = await socket.timeout(TIMEOUT).emitWithAck(event)
+      const value = await socket.timeout(TIMEOUT).emitWithAck(event, ...(payloads[event] ?? []))
       if (!checks[event](value)) throw new Error(`${server.variant}: unexpected ${event} ack ${JSON.stringify(value)}`)
     }
   }))

@@ -102,3 +102,13 @@ export function printRedisRatios (results) {
   console.log('\nplugin on Redis vs targets (median of per-round comparisons; rounds ranged over min..max)')
   for (const line of lines) console.log(line.map((text, i) => i === 4 ? text : text.padEnd(widths[i])).join('   '))
 }
+
+/** Prints the acks/s of the message event as an event route and as a plain listener, and their ratio. */
+export function printRouteRatio (results) {
+  const rounds = pairedRatios(results, 'plain', 'message', 'routed')
+  const value = median(rounds)
+  console.log('\nthe same small-object event on the plugin: an event route (payload and ack checked) / a plain socket.on listener')
+  console.log(`  acks/s: route ${cell(results.routed.message, integer)}, plain ${cell(results.plain.message, integer)}; ` +
+    `server CPU µs per event: route ${cell(results.routed.messageCpu, integer)}, plain ${cell(results.plain.messageCpu, integer)}`)
+  console.log(`  route / plain   ${value.toFixed(2)}   ${range(rounds, decimal)}   target ≥ 0.90   ${value >= 0.9 ? 'PASS' : 'MISS'}`)
+}

@@ -1,6 +1,6 @@
 import { acks, handshakes, idleMemory, login } from './load.js'
 import { haveRedis, startRedis } from './redis.js'
-import { printRatios, printRedisRatios, printTable } from './report.js'
+import { printRatios, printRedisRatios, printRouteRatio, printTable } from './report.js'
 import { startServer } from './servers.js'
 
 // ---- npm run bench: bare Socket.IO, the hand-written recipe and the plugin, side by side ----
@@ -33,6 +33,12 @@ const throughput = {
     const { rate, writes, cpu } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
     return { write: rate, writeWrites: writes, writeCpu: cpu }
   }
+}
+
+/** Acks per second of one message event (`server.event`: the route or the plain listener). */
+async function message (server, cookies) {
+  const { rate, cpu } = await acks(server, cookies.slice(0, ACK_CLIENTS), server.event, ACKS)
+  return { message: rate, messageCpu: cpu }
 }
 
 async function memory (server, cookies) {
@@ -94,6 +100,12 @@ async function bench (servers) {
   await stage('warm-up', () => runRounds(servers, cookies, Object.values(throughput), fixed(WARMUP_PASSES), warmup))
   await stage('throughput', () => runRounds(servers, cookies, Object.values(throughput), measured, results))
   await stage('memory', () => runRounds(servers, cookies, [memory], fixed(MEMORY_ROUNDS), results))
+  // The same message event on the plugin's server, as an event route and as a plain socket.on listener.
+  const events = { plain: { ...servers.plugin, event: 'plain' }, routed: { ...servers.plugin, event: 'routed' } }
+  const routeCookies = { plain: cookies.plugin, routed: cookies.plugin }
+  results.routes = { plain: {}, routed: {} }
+  await stage('routes warm-up', () => runRounds(events, routeCookies, [message], fixed(WARMUP_PASSES), { plain: {}, routed: {} }))
+  await stage('routes', () => runRounds(events, routeCookies, [message], measured, results.routes))
   return results
 }
 
@@ -144,6 +156,7 @@ async function main () {
   if (results !== undefined) {
     printTable(results, VARIANTS)
     printRatios(results)
+    printRouteRatio(results.routes)
   }
   if (redisResults === undefined) {
     console.log('\nRedis: skipped (no redis-server on this machine)')

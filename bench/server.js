@@ -4,6 +4,7 @@ import session, { MemoryStore } from '@fastify/session'
 import socketio from 'fastify-socket.io'
 import { Redis } from 'ioredis'
 import ConnectRedis from 'connect-redis'
+import { Type } from 'typebox'
 import socketSession, { RedisStore } from '../dist/index.js'
 
 // ---- One benchmark server in its own process: node --expose-gc bench/server.js <variant> ----
@@ -98,7 +99,10 @@ const variants = {
     await variants.plugin(app, store)
   },
 
-  /** This plugin: handlers change socket.session and autosave writes it. */
+  /**
+   * This plugin: handlers change socket.session and autosave writes it. `message` is the same small-object
+   * event twice: an event route (payload and ack checked by their schemas) and a plain socket.on listener.
+   */
   async plugin (app, store) {
     await registerSession(app, store)
     await app.register(socketio)
@@ -109,7 +113,11 @@ const variants = {
         socket.session.count = (socket.session.count ?? 0) + 1
         ack(socket.session.count)
       })
+      socket.on('plain', (message, ack) => ack({ user: socket.session.user, length: message.text.length }))
     })
+    const Message = Type.Object({ room: Type.String({ maxLength: 64 }), text: Type.String({ maxLength: 2000 }) })
+    const Reply = Type.Object({ user: Type.String(), length: Type.Number() })
+    app.io.event('routed', { schema: { payload: Message, ack: Reply } }, (socket, message) => ({ user: socket.session.user, length: message.text.length }))
   }
 }
 

@@ -129,6 +129,23 @@ t.test('two tabs of one session share one live session: 50 + 50 increments make 
   t.equal((await http('GET', '/session', cookie)).connections, 2)
 })
 
+t.test('the changes of a disconnect listener are saved', async (t) => {
+  const store = new CountingStore()
+  let saved = (): void => {}
+  const written = new Promise<void>((resolve) => { saved = resolve })
+  const set = store.set.bind(store)
+  store.set = (id, session, done) => set(id, session, (err) => { done(err); if (session.leftWith !== undefined) saved() })
+  const { login, connected, http } = await startApp(t, {
+    session: { store },
+    setup: (app) => { app.io.on('connection', (socket: any) => socket.on('disconnect', (reason: string) => { socket.session.leftWith = reason })) }
+  })
+  const cookie = await login()
+  const socket = await connected({ extraHeaders: { cookie } })
+  socket.disconnect()
+  await written
+  t.equal((await http('GET', '/session', cookie)).leftWith, 'client namespace disconnect')
+})
+
 t.test('the live session is released with its last socket, and a new one is loaded fresh', async (t) => {
   const { login, connected, http } = await startApp(t, { setup: handlers })
   const cookie = await login()

@@ -39,6 +39,7 @@ t.test('bad routes', async (t) => {
     [['chat', null, handler], /the options of event "chat" must be an object/],
     [['chat', [], handler], /the options of event "chat" must be an object/],
     [['chat', { prehandler: [] }, handler], /unknown option "prehandler" of event "chat"; known are schema, preHandler/],
+    [['chat', { schema: 'Type.String()' }, handler], /"schema" of event "chat" must be \{ payload\?, ack\? \}/],
     [['chat', { schema: { body: Type.String() } }, handler], /unknown schema "body" of event "chat"; known are payload, ack/],
     [['chat', { schema: { payload: 'string' } }, handler], /schema "payload" of event "chat" must be a TypeBox schema/],
     [['chat', { schema: { payload: Type.String({ pattern: '(' }) } }, handler], /the payload schema of event "chat" is not a valid TypeBox schema/],

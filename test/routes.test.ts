@@ -26,6 +26,7 @@ function routes (app: FastifyInstance): void {
   app.io.event('async-throw', async () => { throw new Error('secret async detail') })
   app.io.event('throw-string', () => { throw 'a string' as unknown as Error })
   app.io.event('refuse', () => { throw new EventError('NOT_FOUND', 'no such room') })
+  app.io.event('teapot', () => { throw new EventError('TEAPOT') })
   app.io.event('bad-reply', { schema: { ack: Reply } }, () => ({ id: 'one' }) as unknown as { id: number, count: number })
 }
 
@@ -95,6 +96,7 @@ t.test('an EventError chooses the code and message of the reply', async (t) => {
   const { connected } = await routedApp(t)
   const socket = await connected()
   t.same(await call(socket, 'refuse'), { error: { code: 'NOT_FOUND', message: 'no such room' } })
+  t.same(await call(socket, 'teapot'), { error: { code: 'TEAPOT', message: 'event refused' } }, 'a code of your own without a message')
 })
 
 t.test('without an ack the error arrives as the error event, naming the event', async (t) => {
