@@ -159,7 +159,7 @@ async function main () {
     printRouteRatio(results.routes)
   }
   if (redisResults === undefined) {
-    console.log('\nRedis: skipped (no redis-server on this machine)')
+    console.log(`\nRedis: skipped (${only === 'memory' ? 'BENCH=memory' : 'no redis-server on this machine'})`)
     return
   }
   console.log('\non Redis (store writes = Redis commands the session store sent):\n')

@@ -37,11 +37,12 @@ export interface ResolvedEvents {
 
 type Bad = (message: string) => never
 
-/** A hook that takes `done` (a fourth parameter) as one that returns a promise. */
+/** A hook that takes `done` (a fourth parameter) as one that returns a promise; an async one may skip `done`. */
 function promised (fn: (...args: unknown[]) => unknown): Hook {
   if (fn.length < 4) return fn as Hook
   return (socket, value, event) => new Promise<void>((resolve, reject) => {
-    fn(socket, value, event, (err?: unknown) => { if (err != null) reject(err); else resolve() })
+    const result = fn(socket, value, event, (err?: unknown) => { if (err != null) reject(err); else resolve() })
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') (result as PromiseLike<unknown>).then(() => resolve(), reject)
   })
 }
 

@@ -77,6 +77,8 @@ t.test('hooks may be async, sync, or take done', async (t) => {
       app.io.event('done-error', { preHandler: (_s, _p, _e, done) => { done(new EventError('FORBIDDEN')) } }, () => 'never')
       app.io.event('async-reject', { preHandler: async () => { throw new EventError('FORBIDDEN', 'not you') } }, () => 'never')
       app.io.event('sync-throw', { preHandler: () => { throw new Error('hook bug') } }, () => 'never')
+      app.io.event('async-done', { preHandler: async (_s, _p, _e, _done) => {} }, () => 'an async hook need not call done')
+      app.io.event('async-done-reject', { preHandler: async (_s, _p, _e, _done) => { throw new EventError('FORBIDDEN') } }, () => 'never')
     }
   })
   const socket = await connected()
@@ -84,6 +86,8 @@ t.test('hooks may be async, sync, or take done', async (t) => {
   t.same(await call(socket, 'done-error'), { error: { code: 'FORBIDDEN', message: 'forbidden' } })
   t.same(await call(socket, 'async-reject'), { error: { code: 'FORBIDDEN', message: 'not you' } })
   t.same(await call(socket, 'sync-throw'), { error: { code: 'HANDLER_ERROR', message: 'the event could not be handled' } }, 'a hook bug is not a refusal')
+  t.equal(await call(socket, 'async-done'), 'an async hook need not call done')
+  t.match(await call(socket, 'async-done-reject'), { error: { code: 'FORBIDDEN' } })
 })
 
 t.test('onError hooks see every error before the reply, global first; their own failures are logged', async (t) => {
