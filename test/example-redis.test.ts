@@ -28,14 +28,14 @@ t.test('two nodes of the example app on one Redis', async (t) => {
   const connect = async (url: string): Promise<[ClientSocket, number]> => {
     const socket = connectClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie }, query: { room: 'lobby' } })
     clients.push(socket)
-    return [socket, await next(socket, 'count')]
+    return [socket, await next(socket, 'counter')]
   }
   const [onA] = await connect(a)
-  t.equal(await call(onA, 'increment'), 1)
+  t.equal(await call(onA, 'counter:increment'), 1)
   const [onB, count] = await connect(b)
   t.equal(count, 1, 'node B reads the session node A wrote')
-  t.equal(await call(onB, 'increment'), 2)
-  t.match(await (await fetch(a + '/', { headers: { cookie } })).text(), '<p class="count" id="count">2</p>')
+  t.equal(await call(onB, 'counter:increment'), 2)
+  t.match(await (await fetch(a + '/', { headers: { cookie } })).text(), '<p id="count" class="count">2</p>')
 
   const told = next(onB, 'session:error')
   const reason = next(onB, 'disconnect')

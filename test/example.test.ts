@@ -1,7 +1,7 @@
 import t from 'tap'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import { build } from '../example-app/app.js'
-import { call } from './helpers.js'
+import { call, next } from './helpers.js'
 
 t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
   const app = await build()
@@ -28,12 +28,12 @@ t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
       body: new URLSearchParams(form)
     })
   }
-  /** Connects a client; resolves with it and the `count` it got on connect, or rejects with its `connect_error`. */
+  /** Connects a client; resolves with it and the `counter` it got on connect, or rejects with its `connect_error`. */
   const connect = async (opts: Partial<ManagerOptions & SocketOptions>): Promise<{ socket: ClientSocket, count: number }> => {
     const socket = connectClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, query: { room: 'lobby' }, ...opts })
     clients.push(socket)
     return await new Promise((resolve, reject) => {
-      socket.once('count', (count: number) => resolve({ socket, count }))
+      socket.once('counter', (count: number) => resolve({ socket, count }))
       socket.once('connect_error', reject)
       socket.connect()
     })
@@ -41,7 +41,7 @@ t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
 
   t.test('without a session, GET / shows the login form', async (t) => {
     const html = await page()
-    t.match(html, '<form method="post" action="/login">')
+    t.match(html, '<form method="post" action="/login" id="login">')
     t.match(html, 'name="name"')
     t.notMatch(html, '/socket.io/socket.io.js')
   })
@@ -56,16 +56,50 @@ t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
     }
   })
 
-  t.test('the Socket.IO browser client is served', async (t) => {
+  t.test('the Socket.IO browser client and the page\'s own files are served', async (t) => {
     const response = await fetch(url + '/socket.io/socket.io.js')
     t.equal(response.status, 200)
     t.match(await response.text(), 'io')
+    const script = await fetch(url + '/static/chat.js')
+    t.match(script.headers.get('content-type'), /^text\/javascript/)
+    t.match(await script.text(), "io({ query: { room } })")
+    const style = await fetch(url + '/static/style.css')
+    t.match(style.headers.get('content-type'), /^text\/css/)
+    t.equal((await fetch(url + '/static/../app.js')).status, 404)
+    t.equal((await fetch(url + '/static/app.js')).status, 404)
+  })
+
+  t.test('pages run only their own scripts', async (t) => {
+    const response = await fetch(url + '/')
+    t.match(response.headers.get('content-security-policy'), "script-src 'self'")
+    t.notMatch(await response.text(), /<script>/, 'no inline script')
   })
 
   t.test('a client without a cookie is refused', async (t) => {
     const err = await connect({}).then(() => undefined, (err: any) => err)
     t.ok(err, 'connect_error')
     t.equal(err.data.code, 'SESSION_REQUIRED')
+  })
+
+  t.test('chat: messages are checked, reach the room, and are limited; who is online is told', async (t) => {
+    const login = async (name: string): Promise<string> => ((await post('/login', { name })).headers.get('set-cookie') ?? '').split(';')[0]
+    const ada = await connect({ extraHeaders: { cookie: await login('Ada') } })
+    const presence = next(ada.socket, 'presence')
+    const bob = await connect({ extraHeaders: { cookie: await login('Bob') } })
+    t.same(await presence, ['Ada', 'Bob'])
+    const received = next(bob.socket, 'chat:message')
+    const reply = await call(ada.socket, 'chat:send', { text: 'hello' })
+    t.match(reply, { id: /^[0-9a-f-]{36}$/ })
+    t.match(await received, { id: reply.id, from: 'Ada', text: 'hello' })
+    t.match(await call(ada.socket, 'chat:send', { text: '' }), { error: { code: 'INVALID_PAYLOAD', errors: [{ path: '/text' }] } })
+    t.match(await call(ada.socket, 'chat:send', { text: 'x', admin: true }), { error: { code: 'INVALID_PAYLOAD' } })
+    t.match(await call(ada.socket, 'chat:send', { text: 'x'.repeat(501) }), { error: { code: 'INVALID_PAYLOAD' } })
+    const burst = await Promise.all(Array.from({ length: 6 }, async () => await call(ada.socket, 'chat:send', { text: 'again' })))
+    t.equal(burst.filter((r) => r.error?.code === 'RATE_LIMITED').length, 5, 'five messages per three seconds (hello was one)')
+    const left = next(ada.socket, 'presence')
+    bob.socket.disconnect()
+    t.same(await left, ['Ada'])
+    ada.socket.disconnect()
   })
 
   t.test('after login, the counter is kept in the session across connections', async (t) => {
@@ -76,28 +110,28 @@ t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
     t.match(cookie, /^sessionId=/)
 
     const html = await page(cookie)
-    t.match(html, 'Hello, Ada &#60;3')
+    t.match(html, '<b id="user">Ada &#60;3</b>')
     t.match(html, '<script src="/socket.io/socket.io.js"></script>')
-    t.match(html, "io({ query: { room: 'lobby' } })")
+    t.match(html, '<script src="/static/chat.js"></script>')
 
     const first = await connect({ extraHeaders: { cookie } })
     t.equal(first.count, 0, 'count on connect')
-    t.equal(await call(first.socket, 'increment'), 1)
-    t.equal(await call(first.socket, 'increment'), 2)
-    t.equal(await call(first.socket, 'increment'), 3)
+    t.equal(await call(first.socket, 'counter:increment'), 1)
+    t.equal(await call(first.socket, 'counter:increment'), 2)
+    t.equal(await call(first.socket, 'counter:increment'), 3)
     first.socket.disconnect()
 
     const second = await connect({ extraHeaders: { cookie } })
     t.equal(second.count, 3, 'count on reconnect')
     second.socket.disconnect()
-    t.match(await page(cookie), '<p class="count" id="count">3</p>')
+    t.match(await page(cookie), '<p id="count" class="count">3</p>')
 
     const invalid = await connect({ extraHeaders: { cookie }, query: { room: 'x'.repeat(33) } }).then(() => undefined, (err: any) => err)
     t.equal(invalid?.data?.code, 'INVALID_QUERY')
 
     const logout = await post('/logout', {}, cookie)
     t.equal(logout.status, 303)
-    t.match(await page(cookie), '<form method="post" action="/login">')
+    t.match(await page(cookie), '<form method="post" action="/login" id="login">')
     const refused = await connect({ extraHeaders: { cookie } }).then(() => undefined, (err: any) => err)
     t.equal(refused?.data?.code, 'SESSION_REQUIRED', 'the old cookie no longer connects')
   })

@@ -1,0 +1,63 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { Type } from 'typebox'
+import { EventError } from 'fastify-socket.io-session'
+
+// ---- The chat over Socket.IO: messages, who is online, and a counter kept in the session ----
+
+/** A chat message as a client sends it. */
+export const Message = Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false })
+/** What the sender gets back. */
+export const Sent = Type.Object({ id: Type.String() })
+
+/** Every event needs a logged-in session (a session may outlive its user only in theory; checked anyway). */
+export function requireUser (socket) {
+  if (typeof socket.session.user !== 'string') throw new EventError('FORBIDDEN', 'log in first')
+}
+
+/** The room of all sockets of one session (named by a hash: the session id stays in this process). */
+function sessionRoom (socket) {
+  return 'session:' + createHash('sha256').update(socket.session.sessionId).digest('base64url').slice(0, 22)
+}
+
+/** Tells a room who is in it: the users of its sockets, on every node (through the adapter). */
+async function announce (app, room) {
+  try {
+    const sockets = await app.io.in(room).fetchSockets()
+    const users = [...new Set(sockets.map((socket) => socket.data.user))].sort((a, b) => a.localeCompare(b))
+    app.io.to(room).emit('presence', users)
+  } catch (err) {
+    app.log.warn({ err, room }, 'example app: could not list who is online')
+  }
+}
+
+export function chat (app) {
+  app.io.on('connection', async (socket) => {
+    const { room } = socket.data.query
+    socket.data.user = socket.session.user
+    socket.join([room, sessionRoom(socket)])
+    socket.emit('counter', socket.session.count ?? 0)
+    socket.on('disconnect', () => { void announce(app, room) })
+    await announce(app, room)
+  })
+
+  /** A message to everyone in the sender's room, on every node. */
+  const send = app.io.event('chat:send', {
+    schema: { payload: Message, ack: Sent },
+    rateLimit: { max: 5, timeWindow: 3000 }
+  }, (socket, { text }) => {
+    const message = { id: randomUUID(), from: socket.session.user, text, at: Date.now() }
+    app.io.to(socket.data.query.room).emit('chat:message', message)
+    socket.session.sent = (socket.session.sent ?? 0) + 1
+    return { id: message.id }
+  })
+
+  /** The session's counter: every tab of the session (this one too) is sent the new value, in order. */
+  const increment = app.io.event('counter:increment', (socket) => {
+    const count = (socket.session.count ?? 0) + 1
+    socket.session.count = count
+    app.io.to(sessionRoom(socket)).emit('counter', count)
+    return count
+  })
+
+  return { send, increment }
+}

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { SessionStore } from '@fastify/session'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { build } from '../example-app/app.js'
+
+// ---- Headless Chromium (Debian's) driven by playwright-core, and the example app to point it at ----
+
+/** Debian's Chromium, or the one CHROMIUM_PATH names. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+/** No sandbox (tests run as root), and nothing that reaches for the network beyond the page. */
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+
+type Teardown = { teardown: (fn: () => unknown) => void }
+
+/** A fresh browser (its own user-data dir, so its own cookies), closed and removed at teardown. */
+export async function browser (t: Teardown): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`)
+  const dir = await mkdtemp(join(tmpdir(), 'fastify-socket.io-session-chromium-'))
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1100, height: 640 }
+  })
+  context.setDefaultTimeout(10_000)
+  t.teardown(async () => {
+    await context.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  return context
+}
+
+/** The example app on 127.0.0.1, closed at teardown. */
+export async function example (t: Teardown, options: { redisUrl?: string, store?: SessionStore } = {}): Promise<{ app: FastifyInstance, url: string }> {
+  const app = await build({}, { redisUrl: options.redisUrl ?? '', store: options.store })
+  t.teardown(async () => await app.close())
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  return { app, url }
+}
+
+/** Waits until the element's text is `text`; rejects (with what it shows) after the context's timeout. */
+export async function shows (page: Page, selector: string, text: string | RegExp): Promise<string> {
+  const wanted = typeof text === 'string' ? { string: text } : { source: text.source, flags: text.flags }
+  try {
+    await page.waitForFunction(([selector, wanted]) => {
+      const shown = document.querySelector(selector)?.textContent ?? ''
+      return 'string' in wanted ? shown === wanted.string : new RegExp(wanted.source, wanted.flags).test(shown)
+    }, [selector, wanted] as const)
+  } catch (err) {
+    throw new Error(`${selector} shows ${JSON.stringify(await page.textContent(selector).catch(() => null))}, not ${String(text)}: ${(err as Error).message}`)
+  }
+  return await page.textContent(selector) ?? ''
+}
+
+/** Logs in through the form; resolves once the chat page says it is connected. */
+export async function login (page: Page, url: string, name: string): Promise<void> {
+  await page.goto(url)
+  await page.fill('#name', name)
+  await page.click('#login button[type=submit]')
+  await shows(page, '#state-text', 'connected')
+}
+
+/** The session id in the browser's session cookie. */
+export async function sessionId (context: BrowserContext): Promise<string | undefined> {
+  const cookie = (await context.cookies()).find((c) => c.name === 'sessionId')
+  return cookie === undefined ? undefined : decodeURIComponent(cookie.value).split('.')[0]
+}
