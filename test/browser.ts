@@ -70,3 +70,17 @@ export async function sessionId (context: BrowserContext): Promise<string | unde
   const cookie = (await context.cookies()).find((c) => c.name === 'sessionId')
   return cookie === undefined ? undefined : decodeURIComponent(cookie.value).split('.')[0]
 }
+
+/**
+ * Reads `read()` until `ok` holds (the server saves after it sent the page what changed), at most 5 s;
+ * resolves with the last value read, for the test to assert on.
+ */
+export async function until<T> (read: () => T | Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5000
+  let value = await read()
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    value = await read()
+  }
+  return value
+}

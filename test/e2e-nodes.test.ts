@@ -1,5 +1,5 @@
 import t from 'tap'
-import { browser, example, login, sessionId, shows } from './browser.js'
+import { browser, example, login, sessionId, shows, until } from './browser.js'
 import { startRedis } from './redis-server.js'
 import { RedisStore } from '../plugin/index.js'
 
@@ -36,13 +36,13 @@ t.test('6. a message from a tab on node A reaches a tab on node B; logout on A d
   await bob.fill('#text', 'and back from node B')
   await bob.press('#text', 'Enter')
   await shows(onA, '#messages li:last-child p', 'and back from node B')
-  t.equal(await keys.hget(`sess:${id}`, 'sent'), '1', 'Redis holds what the session sent')
+  t.equal(await until(async () => await keys.hget(`sess:${id}`, 'sent'), (v) => v === '1'), '1', 'Redis holds what the session sent')
 
   await onB.bringToFront()
   await onB.click('#increment')
   await shows(onB, '#count', '1')
   await shows(onA, '#count', '1')
-  t.equal(await keys.hget(`sess:${id}`, 'count'), '1')
+  t.equal(await until(async () => await keys.hget(`sess:${id}`, 'count'), (v) => v === '1'), '1')
 
   await onA.bringToFront()
   await onA.click('#logout')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { MemoryStore } from '@fastify/session'
-import { browser, example, login, sessionId, shows } from './browser.js'
+import { browser, example, login, sessionId, shows, until } from './browser.js'
 
 // ---- Cross-site WebSocket hijacking, in a real browser: a page of another origin uses the victim's cookie ----
 
@@ -16,7 +16,7 @@ t.test('5. a page from another origin cannot open a socket with the victim\'s co
   await victim.click('#increment')
   await shows(victim, '#count', '1')
   const id = await sessionId(context)
-  const before = JSON.stringify(store.store.get(id as string))
+  const before = JSON.stringify(await until(() => store.store.get(id as string), (s) => s?.count === 1))
   await victim.close()
 
   // Another server on 127.0.0.1 (same site, other origin: the browser sends the cookie along) serves a page

@@ -3,7 +3,7 @@ import { copyFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryStore } from '@fastify/session'
-import { browser, example, login, sessionId, shows } from './browser.js'
+import { browser, example, login, sessionId, shows, until } from './browser.js'
 
 // ---- The example app in headless Chromium: one session over HTTP and Socket.IO, from login to logout ----
 
@@ -12,6 +12,8 @@ const { app, url } = await example(t, { store })
 const context = await browser(t)
 /** What the server stored for a session id. */
 const stored = (id: string | undefined): any => id === undefined ? undefined : store.store.get(id)
+/** What the server stored for a session id, once `count` reached `count` (saves follow what the page shows). */
+const storedCount = async (id: string | undefined, count: number): Promise<any> => await until(() => stored(id), (s) => s?.count === count)
 
 let firstId: string | undefined
 
@@ -25,13 +27,29 @@ t.test('1. log in, open the chat; the counter counts socket events and survives 
     await shows(page, '#count', String(i))
   }
   firstId = await sessionId(context)
-  t.match(stored(firstId), { user: 'Ada', count: 3 }, 'the server stored the count')
+  t.match(await storedCount(firstId, 3), { user: 'Ada', count: 3 }, 'the server stored the count')
   await page.reload()
   await shows(page, '#state-text', 'connected')
   t.equal(await page.textContent('#count'), '3', 'after a reload')
   await page.click('#increment')
   t.equal(await shows(page, '#count', '4'), '4')
-  t.equal(stored(firstId).count, 4)
+  t.equal((await storedCount(firstId, 4)).count, 4)
+  await page.close()
+})
+
+t.test('a lost connection shows as reconnecting, then connected again, with the same session', async (t) => {
+  const page = await context.newPage()
+  await page.goto(url)
+  await shows(page, '#state-text', 'connected')
+  // Cut the transport from the server side without ending the socket: the client reconnects by itself.
+  for (const socket of app.io.of('/').sockets.values()) socket.conn.close()
+  await shows(page, '#state-text', /^(connection lost, reconnecting…|reconnecting \(attempt \d+\)…)$/)
+  t.equal(await page.getAttribute('#state', 'data-state'), 'reconnecting')
+  t.ok(await page.isDisabled('#increment'), 'nothing can be sent meanwhile')
+  await shows(page, '#state-text', 'connected')
+  await page.click('#increment')
+  await shows(page, '#count', '5')
+  t.equal((await storedCount(firstId, 5)).count, 5, 'the same session, counting on')
   await page.close()
 })
 
@@ -49,7 +67,7 @@ t.test('2. two tabs of one session both increment; the total is exact', async (t
   const total = String(before + 2 * clicks)
   t.equal(await shows(a, '#count', total), total, 'tab A shows every increment')
   t.equal(await shows(b, '#count', total), total, 'tab B too')
-  t.equal(stored(firstId).count, before + 2 * clicks, 'the server stored the exact total')
+  t.equal((await storedCount(firstId, before + 2 * clicks)).count, before + 2 * clicks, 'the server stored the exact total')
   t.same(await a.$$eval('#online li', (items) => items.map((item) => item.textContent)), ['Ada'], 'one user online, though two tabs')
   await Promise.all([a.close(), b.close()])
 })
@@ -69,14 +87,15 @@ t.test('two people chat: messages, who is online, and the screenshot of the chat
   await ada.click('#send-button')
   await shows(bob, '#messages li:last-child p', 'It is: one session for HTTP and the socket, in every tab.')
   t.same(await bob.$$eval('#messages li b', (items) => items.map((item) => item.textContent)), ['Bob', 'Ada'])
-  t.equal(stored(firstId).sent, 1, 'the session counts what Ada sent')
+  t.equal((await until(() => stored(firstId), (s) => s.sent === 1)).sent, 1, 'the session counts what Ada sent')
   await ada.fill('#text', '<img src=x onerror=alert(1)>')
   await ada.click('#send-button')
   await shows(bob, '#messages li:last-child p', '<img src=x onerror=alert(1)>')
   t.equal(await bob.$$eval('#messages img', (images) => images.length), 0, 'messages are text, never HTML')
   await ada.evaluate(() => document.querySelector('#messages li:last-child')?.remove())
+  const count = stored(firstId).count as number
   await ada.click('#increment')
-  await shows(ada, '#count', String(stored(firstId).count))
+  await shows(ada, '#count', String(count + 1))
   const shot = join(tmpdir(), `chat-${process.pid}.png`)
   await ada.screenshot({ path: shot })
   t.same([...(await readFile(shot)).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG')
@@ -116,7 +135,7 @@ t.test('4. logging in again gives a new session id, and a fresh socket gets the 
   t.equal(await page.textContent('#count'), '0', 'the new session starts at 0')
   await page.click('#increment')
   await shows(page, '#count', '1')
-  t.match(stored(id), { user: 'Ada', count: 1 })
+  t.match(await storedCount(id, 1), { user: 'Ada', count: 1 })
   t.equal(stored(firstId), undefined, 'the old session stays gone')
   await page.close()
 })
