@@ -22,16 +22,30 @@ function notify (h: Context, socket: Socket): void {
   if (socket.connected) socket.emit(h.errorEvent, clientError('SESSION_SAVE_FAILED'))
 }
 
+/**
+ * Calls Socket.IO's ack. A reply it cannot encode (a cycle, a BigInt) throws inside Socket.IO, out of the
+ * event's handling: it is logged instead, and the ack stays unsent. Resolves to whether it was sent.
+ */
+export function sendAck (live: LiveSession, event: string, ack: (...args: unknown[]) => void, reply: unknown[]): boolean {
+  try {
+    ack(...reply)
+    return true
+  } catch (err) {
+    live.ctx.log.error({ err, event }, `fastify-socket.io-session: the ack of event "${event}" could not be sent`)
+    return false
+  }
+}
+
 /** Saves `live` if it changed, then acks with `reply` when there is one (at once when nothing changed). */
-function afterSave (socket: Socket, live: LiveSession, ack?: (...args: unknown[]) => void, reply?: unknown[]): void {
+function afterSave (socket: Socket, live: LiveSession, event: string, ack?: (...args: unknown[]) => void, reply?: unknown[]): void {
   const saving = live.flush()
   if (saving === undefined) {
-    if (reply !== undefined) ack?.(...reply)
+    if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
     return
   }
   void saving.then((err) => {
     if (err) notify(live.ctx, socket)
-    if (reply !== undefined) ack?.(...reply)
+    if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
   })
 }
 
@@ -41,13 +55,13 @@ class HeldAck {
   finished = false
   /** What the listeners acked with, while they ran. */
   reply: unknown[] | undefined
-  constructor (readonly socket: Socket, readonly live: LiveSession, readonly ack: (...args: unknown[]) => void) {}
+  constructor (readonly socket: Socket, readonly live: LiveSession, readonly event: string, readonly ack: (...args: unknown[]) => void) {}
 
   /** The function the listeners get in place of Socket.IO's ack. */
   deferred (): (...reply: unknown[]) => void {
     return (...reply) => {
       if (!this.finished) this.reply ??= reply
-      else afterSave(this.socket, this.live, this.ack, reply)
+      else afterSave(this.socket, this.live, this.event, this.ack, reply)
     }
   }
 }
@@ -58,9 +72,9 @@ function failed (live: LiveSession, event: string, err: unknown): void {
 }
 
 /** The listeners finished: save, then release the ack they gave. */
-function finish (socket: Socket, live: LiveSession, held: HeldAck | undefined): void {
+function finish (socket: Socket, live: LiveSession, event: string, held: HeldAck | undefined): void {
   if (held !== undefined) held.finished = true
-  afterSave(socket, live, held?.ack, held?.reply)
+  afterSave(socket, live, event, held?.ack, held?.reply)
 }
 
 /**
@@ -73,7 +87,7 @@ export function runListeners (socket: SessionSocket, listeners: Listener[], args
   const last = args.length - 1
   let held: HeldAck | undefined
   if (last >= 0 && typeof args[last] === 'function') {
-    held = new HeldAck(socket, live, args[last] as (...reply: unknown[]) => void)
+    held = new HeldAck(socket, live, event, args[last] as (...reply: unknown[]) => void)
     args[last] = held.deferred()
   }
   let running: Array<Promise<unknown>> | undefined
@@ -87,8 +101,8 @@ export function runListeners (socket: SessionSocket, listeners: Listener[], args
       failed(live, event, err)
     }
   }
-  if (running === undefined) finish(socket, live, held)
-  else void Promise.all(running).then(() => finish(socket, live, held))
+  if (running === undefined) finish(socket, live, event, held)
+  else void Promise.all(running).then(() => finish(socket, live, event, held))
 }
 
 /** Runs one listener with autosave, or plainly when the socket's registration has `autoSave: false`. */

@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io'
+import { sendAck } from './autosave.js'
 import { EventError } from './event-error.js'
 import type { LiveSession } from './live-sessions.js'
 import { take } from './rate-limit.js'
@@ -100,10 +101,13 @@ class RouteCall {
     })
   }
 
-  /** The reply goes to the ack; an error without an ack goes out as the error event. */
+  /** The reply goes to the ack (one it cannot encode becomes HANDLER_ERROR); an error without an ack goes out as the error event. */
   private deliver (reply: unknown[], error: boolean): void {
-    if (this.ack !== undefined) this.ack(...reply)
-    else if (error) sendError(this.socket, this.route.routing.events.errorEvent, this.route.name, reply[0])
+    if (this.ack === undefined) {
+      if (error) sendError(this.socket, this.route.routing.events.errorEvent, this.route.name, reply[0])
+      return
+    }
+    if (!sendAck(this.live, this.route.name, this.ack, reply)) this.ack(new EventError('HANDLER_ERROR').reply())
   }
 }
 

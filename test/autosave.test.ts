@@ -129,6 +129,29 @@ t.test('two tabs of one session share one live session: 50 + 50 increments make 
   t.equal((await http('GET', '/session', cookie)).connections, 2)
 })
 
+t.test('an ack Socket.IO cannot encode is logged, not thrown; the socket and the process carry on', async (t) => {
+  const logs: any[] = []
+  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
+  const { connected } = await startApp(t, {
+    fastify: { logger: { stream, level: 'error' } },
+    setup: (app) => {
+      app.io.on('connection', (socket: any) => {
+        socket.on('circular', (ack: (v: unknown) => void) => { const reply: Record<string, unknown> = {}; reply.self = reply; ack(reply) })
+        socket.on('late-circular', (ack: (v: unknown) => void) => { setImmediate(() => { const reply: Record<string, unknown> = {}; reply.self = reply; ack(reply) }) })
+        socket.on('fine', (ack: (v: unknown) => void) => ack('fine'))
+      })
+    }
+  })
+  const socket = await connected()
+  socket.emit('circular', () => t.fail('no ack can be sent'))
+  socket.emit('late-circular', () => t.fail('no ack can be sent'))
+  t.equal(await call(socket, 'fine'), 'fine')
+  const deadline = Date.now() + 5000
+  while (logs.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.same(logs.map((l) => l.msg).sort(), ['fastify-socket.io-session: the ack of event "circular" could not be sent', 'fastify-socket.io-session: the ack of event "late-circular" could not be sent'])
+  t.ok(socket.connected)
+})
+
 t.test('the changes of a disconnect listener are saved', async (t) => {
   const store = new CountingStore()
   let saved = (): void => {}

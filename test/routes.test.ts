@@ -27,6 +27,7 @@ function routes (app: FastifyInstance): void {
   app.io.event('throw-string', () => { throw 'a string' as unknown as Error })
   app.io.event('refuse', () => { throw new EventError('NOT_FOUND', 'no such room') })
   app.io.event('teapot', () => { throw new EventError('TEAPOT') })
+  app.io.event('circular', () => { const reply: Record<string, unknown> = {}; reply.self = reply; return reply })
   app.io.event('bad-reply', { schema: { ack: Reply } }, () => ({ id: 'one' }) as unknown as { id: number, count: number })
 }
 
@@ -121,6 +122,15 @@ t.test('a reply that does not match the ack schema is logged and sent as HANDLER
   t.match(await call(socket, 'bad-reply'), { error: { code: 'HANDLER_ERROR' } })
   const logged = logs.find((l) => /reply of event "bad-reply" does not match its ack schema/.test(l.msg))
   t.match(logged?.errors, [{ path: '', message: 'must have required properties count' }, { path: '/id', message: 'must be number' }])
+})
+
+t.test('a reply Socket.IO cannot encode is logged and sent as HANDLER_ERROR; the socket carries on', async (t) => {
+  const { connected, logs } = await routedApp(t)
+  const socket = await connected()
+  t.same(await call(socket, 'circular'), { error: { code: 'HANDLER_ERROR', message: 'the event could not be handled' } })
+  t.ok(logs.some((l) => /the ack of event "circular" could not be sent/.test(l.msg) && l.err), 'logged with the error')
+  t.ok(socket.connected)
+  t.equal(await call(socket, 'ping'), 'pong')
 })
 
 t.test('validateAck: false sends replies unchecked', async (t) => {
