@@ -17,6 +17,10 @@ export interface SessionSocket extends Socket {
 
 export type Listener = (this: unknown, ...args: unknown[]) => unknown
 
+/** Whether a listener's, hook's or handler's result is a promise (or any thenable) to wait for. */
+export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
+
 /** Tells a socket its session could not be saved (before any ack of the failed save). */
 function notify (h: Context, socket: Socket): void {
   if (socket.connected) socket.emit(h.errorEvent, clientError('SESSION_SAVE_FAILED'))
@@ -90,12 +94,12 @@ export function runListeners (socket: SessionSocket, listeners: Listener[], args
     held = new HeldAck(socket, live, event, args[last] as (...reply: unknown[]) => void)
     args[last] = held.deferred()
   }
-  let running: Array<Promise<unknown>> | undefined
+  let running: Array<PromiseLike<unknown>> | undefined
   for (const fn of listeners) {
     try {
       const result = fn.apply(socket, args)
-      if (typeof (result as Promise<unknown>)?.then === 'function') {
-        (running ??= []).push((result as Promise<unknown>).then(undefined, (err) => failed(live, event, err)))
+      if (isThenable(result)) {
+        (running ??= []).push(result.then(undefined, (err) => failed(live, event, err)))
       }
     } catch (err) {
       failed(live, event, err)

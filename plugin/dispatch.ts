@@ -48,11 +48,10 @@ const saving = (socket: SessionSocket): boolean => socket[kSession]?.ctx.autoSav
  * Makes Socket.IO run the events of this plugin's sockets through their routes, or their listeners through
  * `runListeners`, once per process: the incoming-event dispatch (`emitUntyped`, which Socket.IO's Socket calls
  * through `super`, so it is wrapped on the parent prototype) and reserved events such as `disconnect`
- * (`emitReserved`). Catch-all
- * listeners (`onAny`), which Socket.IO calls directly, are wrapped as they are added. A plugin socket's
- * `disconnect` also unbinds it from its live session, without a listener of its own. Any other socket or
- * emitter (another server, unrouted events with `autoSave: false`, namespaces) gets Socket.IO's own behaviour, and no socket
- * carries per-socket or per-listener copies.
+ * (`emitReserved`). Catch-all listeners (`onAny`), which Socket.IO calls directly, are wrapped as they are
+ * added. A plugin socket's `disconnect` also unbinds it from its live session, without a listener of its own.
+ * Any other socket or emitter (another server, unrouted events with `autoSave: false`, namespaces) gets
+ * Socket.IO's own behaviour, and no socket carries per-socket or per-listener copies.
  */
 export function wrapSocketClass (proto: object): void {
   if (Object.hasOwn(proto, kWrapped)) return

@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io'
+import { isThenable } from './autosave.js'
 import type { RateLimit } from './rate-limit.js'
 import type { Hooks, OnErrorHook, PreHandlerHook } from './route-types.js'
 
@@ -42,7 +43,7 @@ function promised (fn: (...args: unknown[]) => unknown): Hook {
   if (fn.length < 4) return fn as Hook
   return (socket, value, event) => new Promise<void>((resolve, reject) => {
     const result = fn(socket, value, event, (err?: unknown) => { if (err != null) reject(err); else resolve() })
-    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') (result as PromiseLike<unknown>).then(() => resolve(), reject)
+    if (isThenable(result)) result.then(() => resolve(), reject)
   })
 }
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io'
-import { sendAck } from './autosave.js'
+import { isThenable, sendAck } from './autosave.js'
 import { EventError } from './event-error.js'
 import type { LiveSession } from './live-sessions.js'
 import { take } from './rate-limit.js'
@@ -9,9 +9,6 @@ import { issuesOf } from './schemas.js'
 // ---- Running one routed event: limits, payload, hooks, handler, save, reply ----
 
 type Ack = (...reply: unknown[]) => void
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
 
 /** Event names are the client's text: an error event repeats at most this much of one. */
 const MAX_NAME = 200

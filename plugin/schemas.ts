@@ -31,16 +31,17 @@ const isBinary = (value: object): boolean => ArrayBuffer.isView(value) || value 
 
 /**
  * Finds a forbidden key, too deep a nesting, or binary data where `allowBinary` is false. Binary values are
- * not walked (a megabyte Buffer has a million keys); the depth limit bounds the recursion.
+ * not walked (a megabyte Buffer has a million keys); the depth limit bounds the recursion. The path is only
+ * built for a problem found, on the way back up.
  */
-export function inspect (value: unknown, allowBinary: boolean, path = '', depth = 0): ValidationIssue | undefined {
+export function inspect (value: unknown, allowBinary: boolean, depth = 0): ValidationIssue | undefined {
   if (value === null || typeof value !== 'object') return undefined
-  if (isBinary(value)) return allowBinary ? undefined : { path, message: 'binary data not allowed' }
-  if (depth === MAX_DEPTH) return { path, message: `nested deeper than ${MAX_DEPTH} levels` }
+  if (isBinary(value)) return allowBinary ? undefined : { path: '', message: 'binary data not allowed' }
+  if (depth === MAX_DEPTH) return { path: '', message: `nested deeper than ${MAX_DEPTH} levels` }
   for (const key of Object.keys(value)) {
-    if (forbidden.has(key)) return { path: `${path}/${key}`, message: 'key not allowed' }
-    const found = inspect((value as Record<string, unknown>)[key], allowBinary, `${path}/${key}`, depth + 1)
-    if (found !== undefined) return found
+    if (forbidden.has(key)) return { path: `/${key}`, message: 'key not allowed' }
+    const found = inspect((value as Record<string, unknown>)[key], allowBinary, depth + 1)
+    if (found !== undefined) return { path: `/${key}${found.path}`, message: found.message }
   }
   return undefined
 }
