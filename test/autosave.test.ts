@@ -2,7 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import socketio from 'fastify-socket.io'
 import { io as connectClient } from 'socket.io-client'
-import { CountingStore, startApp, call, next } from './helpers.js'
+import { CountingStore, startApp, call, next, captureLogs } from './helpers.js'
 
 // ---- Save on mutation, acks after the save, merge, one live session per id ----
 
@@ -130,10 +130,9 @@ t.test('two tabs of one session share one live session: 50 + 50 increments make 
 })
 
 t.test('an ack Socket.IO cannot encode is logged, not thrown; the socket and the process carry on', async (t) => {
-  const logs: any[] = []
-  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
+  const { logs, logger } = captureLogs('error')
   const { connected } = await startApp(t, {
-    fastify: { logger: { stream, level: 'error' } },
+    fastify: { logger },
     setup: (app) => {
       app.io.on('connection', (socket: any) => {
         socket.on('circular', (ack: (v: unknown) => void) => { const reply: Record<string, unknown> = {}; reply.self = reply; ack(reply) })
@@ -184,9 +183,8 @@ t.test('the live session is released with its last socket, and a new one is load
 
 t.test('a failed save is logged and told to the client before the ack; nothing crashes', async (t) => {
   const store = new CountingStore()
-  const logs: any[] = []
-  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
-  const { login, connected, http } = await startApp(t, { session: { store }, fastify: { logger: { stream, level: 'error' } }, setup: handlers })
+  const { logs, logger } = captureLogs('error')
+  const { login, connected, http } = await startApp(t, { session: { store }, fastify: { logger }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   store.fail = true
@@ -204,9 +202,8 @@ t.test('a failed save is logged and told to the client before the ack; nothing c
 })
 
 t.test('listeners that throw or reject are logged; the session is still saved and the server stays up', async (t) => {
-  const logs: any[] = []
-  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
-  const { login, connected, http } = await startApp(t, { fastify: { logger: { stream, level: 'error' } }, setup: handlers })
+  const { logs, logger } = captureLogs('error')
+  const { login, connected, http } = await startApp(t, { fastify: { logger }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   t.equal(await call(socket, 'throw'), 'thrown')

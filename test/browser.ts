@@ -65,6 +65,14 @@ export async function login (page: Page, url: string, name: string): Promise<voi
   await shows(page, '#state-text', 'connected')
 }
 
+/** A new tab on the chat page of a logged-in browser; resolves once the page says it is connected. */
+export async function openChat (context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage()
+  await page.goto(url)
+  await shows(page, '#state-text', 'connected')
+  return page
+}
+
 /** The session id in the browser's session cookie. */
 export async function sessionId (context: BrowserContext): Promise<string | undefined> {
   const cookie = (await context.cookies()).find((c) => c.name === 'sessionId')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { browser, example, login, sessionId, shows, until } from './browser.js'
+import { browser, example, login, openChat, sessionId, shows, until } from './browser.js'
 import { startRedis } from './redis-server.js'
 import { RedisStore } from '../plugin/index.js'
 
@@ -16,9 +16,7 @@ t.test('6. a message from a tab on node A reaches a tab on node B; logout on A d
   // One browser, one session: the cookie belongs to 127.0.0.1, whatever the port.
   const onA = await context.newPage()
   await login(onA, a.url, 'Ada')
-  const onB = await context.newPage()
-  await onB.goto(b.url)
-  await shows(onB, '#state-text', 'connected')
+  const onB = await openChat(context, b.url)
   t.equal(await onB.textContent('#user'), 'Ada', 'node B serves the session node A created')
   const id = await sessionId(context)
   t.match(await keys.hgetall(`sess:${id}`), { user: '"Ada"' }, 'Redis holds the session')

@@ -3,7 +3,7 @@ import { copyFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryStore } from '@fastify/session'
-import { browser, example, login, sessionId, shows, until } from './browser.js'
+import { browser, example, login, openChat, sessionId, shows, until } from './browser.js'
 
 // ---- The example app in headless Chromium: one session over HTTP and Socket.IO, from login to logout ----
 
@@ -38,9 +38,7 @@ t.test('1. log in, open the chat; the counter counts socket events and survives 
 })
 
 t.test('a lost connection shows as reconnecting, then connected again, with the same session', async (t) => {
-  const page = await context.newPage()
-  await page.goto(url)
-  await shows(page, '#state-text', 'connected')
+  const page = await openChat(context, url)
   // Cut the transport from the server side without ending the socket: the client reconnects by itself.
   for (const socket of app.io.of('/').sockets.values()) socket.conn.close()
   await shows(page, '#state-text', /^(connection lost, reconnecting…|reconnecting \(attempt \d+\)…)$/)
@@ -54,11 +52,7 @@ t.test('a lost connection shows as reconnecting, then connected again, with the 
 })
 
 t.test('2. two tabs of one session both increment; the total is exact', async (t) => {
-  const [a, b] = [await context.newPage(), await context.newPage()]
-  for (const page of [a, b]) {
-    await page.goto(url)
-    await shows(page, '#state-text', 'connected')
-  }
+  const [a, b] = [await openChat(context, url), await openChat(context, url)]
   const before = stored(firstId).count as number
   const clicks = 15
   // Both tabs click at once. The clicks are dispatched to the button (a hidden tab's mouse clicks wait for
@@ -73,9 +67,7 @@ t.test('2. two tabs of one session both increment; the total is exact', async (t
 })
 
 t.test('two people chat: messages, who is online, and the screenshot of the chat page', async (t) => {
-  const ada = await context.newPage()
-  await ada.goto(url)
-  await shows(ada, '#state-text', 'connected')
+  const ada = await openChat(context, url)
   const other = await browser(t)
   const bob = await other.newPage()
   await login(bob, url, 'Bob')
@@ -107,11 +99,7 @@ t.test('two people chat: messages, who is online, and the screenshot of the chat
 })
 
 t.test('3. logout in tab A disconnects tab B, which says why; reconnecting needs a login', async (t) => {
-  const [a, b] = [await context.newPage(), await context.newPage()]
-  for (const page of [a, b]) {
-    await page.goto(url)
-    await shows(page, '#state-text', 'connected')
-  }
+  const [a, b] = [await openChat(context, url), await openChat(context, url)]
   await a.click('#logout')
   await shows(a, 'h1', 'Fastify chat')
   t.ok(await a.isVisible('#login'), 'tab A shows the login form')

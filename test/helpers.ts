@@ -165,6 +165,34 @@ export function sessionIdOf (cookie: string): string {
   return decodeURIComponent(cookie.split('=')[1]).split('.')[0]
 }
 
+/** A Fastify logger at `level` whose lines land, parsed, in `logs`. */
+export function captureLogs (level: string): { logs: any[], logger: { level: string, stream: { write: (line: string) => void } } } {
+  const logs: any[] = []
+  return { logs, logger: { level, stream: { write: (line) => { logs.push(JSON.parse(line)) } } } }
+}
+
+/** Registers with `register`, then readies the app; resolves with the error either threw (undefined if none). */
+export async function registrationError (register: (app: any) => Promise<void> | void): Promise<any> {
+  const app = Fastify()
+  try {
+    await register(app)
+    await app.ready()
+    return undefined
+  } catch (err) {
+    return err
+  } finally {
+    await app.close()
+  }
+}
+
+/** Registers cookie, session, fastify-socket.io and the plugin with `options`, as most apps do. */
+export const fullApp = (options: unknown) => async (app: any): Promise<void> => {
+  await app.register(cookie)
+  await app.register(session, { secret: SECRET, cookie: { secure: false } })
+  await app.register(socketio.default)
+  await app.register(socketSession, options as SocketSessionOptions)
+}
+
 /** Emits with an ack and resolves with the ack's arguments. */
 export async function call (socket: ClientSocket, event: string, ...args: unknown[]): Promise<any> {
   return await socket.timeout(5000).emitWithAck(event, ...args)

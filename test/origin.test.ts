@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startApp, call } from './helpers.js'
+import { startApp, call, captureLogs } from './helpers.js'
 
 // ---- Origin check: cross-site WebSocket hijacking ----
 
@@ -11,9 +11,8 @@ const whoami = (app: any): void => {
 
 for (const transport of ['websocket', 'polling'] as const) {
   t.test(`a foreign Origin is refused, the server's own is allowed (${transport})`, async (t) => {
-    const logs: any[] = []
-    const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
-    const { url, login, connected } = await startApp(t, { fastify: { logger: { stream, level: 'info' } }, setup: whoami })
+    const { logs, logger } = captureLogs('info')
+    const { url, login, connected } = await startApp(t, { fastify: { logger }, setup: whoami })
     const cookie = await login({ user: 'victim' })
     const own = await connected({ transports: [transport], extraHeaders: { cookie, origin: url } })
     t.equal(await call(own, 'whoami'), 'victim')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startRedis } from './redis-server.js'
-import { startApp, call, next, sessionIdOf } from './helpers.js'
+import { startApp, call, next, sessionIdOf, captureLogs } from './helpers.js'
 
 // ---- Redis gone, stalled, corrupt; many connections: the process stays up and leaves nothing behind ----
 
@@ -15,12 +15,12 @@ const handlers = (app: any): void => {
 }
 
 t.test('Redis killed mid-run: handshakes refused with SESSION_STORE_ERROR, saves reported, all recovers when it returns', async (t) => {
-  const logs: any[] = []
+  const { logs, logger } = captureLogs('warn')
   const { login, connected, http } = await startApp(t, {
     redis: redis.url,
     redisStore: { timeout: 300 },
     plugin: { requireSession: true },
-    fastify: { logger: { level: 'warn', stream: { write: (line: string) => logs.push(JSON.parse(line)) } } },
+    fastify: { logger },
     setup: handlers
   })
   const cookie = await login()
@@ -48,11 +48,11 @@ t.test('Redis killed mid-run: handshakes refused with SESSION_STORE_ERROR, saves
 })
 
 t.test('corrupt JSON in a session key: refused and logged, the process stays up', async (t) => {
-  const logs: any[] = []
+  const { logs, logger } = captureLogs('error')
   const { login, connected, url } = await startApp(t, {
     redis: redis.url,
     plugin: { requireSession: true },
-    fastify: { logger: { level: 'error', stream: { write: (line: string) => logs.push(JSON.parse(line)) } } },
+    fastify: { logger },
     setup: handlers
   })
   const cookie = await login()

@@ -1,52 +1,31 @@
 import t from 'tap'
-import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
 import session from '@fastify/session'
 import socketio from 'fastify-socket.io'
 import { Type } from 'typebox'
 import socketSession, { fastifySocketIoSession } from '../plugin/index.js'
-import { SECRET } from './helpers.js'
+import { SECRET, fullApp, registrationError } from './helpers.js'
 
 // ---- Registration errors: thrown at ready(), FST_-prefixed, naming the fix ----
-
-async function ready (register: (app: any) => Promise<void> | void): Promise<any> {
-  const app = Fastify()
-  try {
-    await register(app)
-    await app.ready()
-    return undefined
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
-}
-
-const full = (options: unknown) => async (app: any) => {
-  await app.register(cookie)
-  await app.register(session, { secret: SECRET, cookie: { secure: false } })
-  await app.register(socketio.default)
-  await app.register(socketSession, options)
-}
 
 t.test('the named export is the default export', async (t) => {
   t.equal(fastifySocketIoSession, socketSession)
 })
 
 t.test('missing dependencies are reported by name', async (t) => {
-  const noSession = await ready(async (app) => {
+  const noSession = await registrationError(async (app) => {
     await app.register(cookie)
     await app.register(socketio.default)
     await app.register(socketSession)
   })
   t.match(noSession, { code: /^FST_/, message: /dependency '@fastify\/session' of plugin 'fastify-socket.io-session' is not registered/ })
-  const noCookie = await ready(async (app) => {
+  const noCookie = await registrationError(async (app) => {
     await app.register(socketio.default)
     await app.register(socketSession)
   })
   t.match(noCookie, { code: /^FST_/, message: /dependency '@fastify\/cookie' of plugin 'fastify-socket.io-session' is not registered/ })
-  const noIo = await ready(async (app) => {
+  const noIo = await registrationError(async (app) => {
     await app.register(cookie)
     await app.register(session, { secret: SECRET })
     await app.register(socketSession)
@@ -55,7 +34,7 @@ t.test('missing dependencies are reported by name', async (t) => {
 })
 
 t.test('an "io" that is not a Socket.IO server', async (t) => {
-  const err = await ready(async (app) => {
+  const err = await registrationError(async (app) => {
     await app.register(cookie)
     await app.register(session, { secret: SECRET })
     app.decorate('io', {})
@@ -70,7 +49,7 @@ t.test('an unsupported session plugin', async (t) => {
     (_id: string, _request: any, done: () => void) => { done() }
   ]
   for (const decryptSession of fakes) {
-    const err = await ready(async (app) => {
+    const err = await registrationError(async (app) => {
       await app.register(cookie)
       await app.register(fp(async (app: any) => { app.decorate('decryptSession', decryptSession) }, { name: '@fastify/session' }))
       await app.register(socketio.default)
@@ -102,8 +81,8 @@ t.test('bad options', async (t) => {
     [{ secret: 'x' }, /unknown option "secret"; known options are auth, query/]
   ]
   for (const [options, message] of cases) {
-    const err = await ready(full(options))
+    const err = await registrationError(fullApp(options))
     t.match(err, { code: 'FST_SIO_SESSION_BAD_OPTION', message }, JSON.stringify(options))
   }
-  t.equal(await ready(full({ prefix: '/x', logLevel: 'warn' })), undefined, 'Fastify\'s own register options are accepted')
+  t.equal(await registrationError(fullApp({ prefix: '/x', logLevel: 'warn' })), undefined, 'Fastify\'s own register options are accepted')
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Socket } from 'socket.io'
 import { Type } from 'typebox'
 import { EventError, type PreHandlerHook } from '../plugin/index.js'
-import { call, next, startApp } from './helpers.js'
+import { call, next, startApp, captureLogs } from './helpers.js'
 
 // ---- preHandler and onError hooks, global and per route ----
 
@@ -92,11 +92,10 @@ t.test('hooks may be async, sync, or take done', async (t) => {
 
 t.test('onError hooks see every error before the reply, global first; their own failures are logged', async (t) => {
   const seen: Array<[string, unknown, string]> = []
-  const logs: any[] = []
-  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
+  const { logs, logger } = captureLogs('error')
   const thrown = new Error('handler bug')
   const { connected } = await startApp(t, {
-    fastify: { logger: { stream, level: 'error' } },
+    fastify: { logger },
     plugin: { events: { onError: (_socket, error, event) => { seen.push(['global', error, event]) } } },
     setup: (app) => {
       app.io.event('fails', {

@@ -1,30 +1,16 @@
 import t from 'tap'
-import Fastify from 'fastify'
-import cookie from '@fastify/cookie'
-import session from '@fastify/session'
-import socketio from 'fastify-socket.io'
 import { Server } from 'socket.io'
 import { Type } from 'typebox'
-import socketSession from '../plugin/index.js'
-import { SECRET } from './helpers.js'
+import { fullApp, registrationError } from './helpers.js'
 
 // ---- Route and `events` option errors: thrown when the route is added, naming the fix ----
 
+/** The error that registering the plugin with `options`, then `run`, then ready() threw, if any. */
 async function withApp (options: unknown, run: (app: any) => void | Promise<void>): Promise<unknown> {
-  const app = Fastify()
-  try {
-    await app.register(cookie)
-    await app.register(session, { secret: SECRET, cookie: { secure: false } })
-    await app.register(socketio.default)
-    await app.register(socketSession, options as object)
+  return await registrationError(async (app) => {
+    await fullApp(options)(app)
     await run(app)
-    await app.ready()
-    return undefined
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
+  })
 }
 
 const handler = (): string => 'ok'

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { EventError } from '../plugin/index.js'
-import { CountingStore, call, next, startApp, type AppOptions } from './helpers.js'
+import { CountingStore, call, next, startApp, type AppOptions, captureLogs } from './helpers.js'
 
 // ---- Event routes: payload in, handler, reply out after the save ----
 
@@ -33,9 +33,8 @@ function routes (app: FastifyInstance): void {
 
 /** An app with the routes above, logging errors and warnings into `logs`. */
 async function routedApp (t: { teardown: (fn: () => unknown) => void }, options: AppOptions = {}): Promise<Awaited<ReturnType<typeof startApp>> & { logs: any[] }> {
-  const logs: any[] = []
-  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
-  const app = await startApp(t, { fastify: { logger: { stream, level: 'warn' } }, setup: routes, ...options })
+  const { logs, logger } = captureLogs('warn')
+  const app = await startApp(t, { fastify: { logger }, setup: routes, ...options })
   return { ...app, logs }
 }
 
