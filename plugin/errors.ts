@@ -62,6 +62,13 @@ export const FST_SIO_SESSION_STORE = createError(
   503
 )
 
+/** A listener put values in the session that JSON cannot write; they were not saved (the other keys were). */
+export const FST_SIO_SESSION_UNSERIALIZABLE = createError(
+  'FST_SIO_SESSION_UNSERIALIZABLE',
+  'fastify-socket.io-session: the session keys %s hold values JSON cannot write (a BigInt, a cycle, too deep); they were not saved',
+  500
+)
+
 /** A Redis call took longer than the store's `timeout`. */
 export const FST_SIO_SESSION_TIMEOUT = createError(
   'FST_SIO_SESSION_TIMEOUT',

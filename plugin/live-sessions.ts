@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { SessionStore } from '@fastify/session'
 import type { Socket } from 'socket.io'
-import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED } from './errors.js'
-import { absorb, changes, mergeOver, replaceWith, snapshot, written, type Changes, type Snapshot } from './merge.js'
+import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, FST_SIO_SESSION_UNSERIALIZABLE } from './errors.js'
+import { absorb, changes, mergeOver, replaceWith, revert, snapshot, written, type Changes, type Snapshot } from './merge.js'
 import type { MergeSave } from './redis-store.js'
 import type { LiveSessions } from './registry.js'
 import { cookieExpired, failure, load, remove, write, type Stored } from './store.js'
@@ -142,7 +142,8 @@ export class LiveSession {
   }
 
   private start (local: Changes | undefined): Promise<Error | undefined> {
-    const run = this.persist(local).then(() => undefined, (err: Error) => {
+    const unsaved = local !== undefined && local.invalid.length > 0 ? this.unsaved(local.invalid) : undefined
+    const run = this.persist(local).then(() => unsaved, (err: Error) => {
       this.ctx.log.error({ err }, 'fastify-socket.io-session: session save failed')
       return err
     })
@@ -153,12 +154,21 @@ export class LiveSession {
     return run
   }
 
+  /** Keys that cannot be saved get their last stored value back; the save that found them fails with their names. */
+  private unsaved (keys: string[]): Error {
+    revert(this.data, this.base, keys)
+    // Key names may come from clients: a few, cut short; never the values.
+    const names = keys.slice(0, 10).map((key) => key.slice(0, 100))
+    this.ctx.log.error({ keys: names }, 'fastify-socket.io-session: session keys could not be serialized and were not saved')
+    return new FST_SIO_SESSION_UNSERIALIZABLE(names.map((key) => JSON.stringify(key)).join(', '))
+  }
+
   /**
    * One merge-save: the local changes laid over the stored copy. The store's merge-save (Redis) does it in
    * one atomic command; otherwise the stored copy is read, merged, written, and taken in.
    */
   private async persist (local: Changes | undefined): Promise<void> {
-    if (local === undefined) return
+    if (local === undefined || (local.changed.size === 0 && local.removed.length === 0)) return
     if (this.gone) throw new FST_SIO_SESSION_GONE()
     const id = this.id as string
     if (this.ctx.merge !== undefined) {

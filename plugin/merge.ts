@@ -3,8 +3,14 @@
 /** A session's data as this process last read or wrote it: key → text (JSON; a fingerprint for the cookie). */
 export type Snapshot = Map<string, string>
 
-/** The keys changed locally since the snapshot, with their new text, and the removed keys. */
-export interface Changes { changed: Map<string, string>, removed: string[] }
+/**
+ * The keys changed locally since the snapshot, with their new text; the removed keys; and the keys whose value
+ * JSON cannot write (a BigInt, a cycle, a throwing `toJSON`, nesting too deep for the stack).
+ */
+export interface Changes { changed: Map<string, string>, removed: string[], invalid: string[] }
+
+/** The text of a value JSON cannot write: never the text of a stored value, so it always counts as a change. */
+export const UNSERIALIZABLE = '\u0000'
 
 /** A session object seen as its keys (`cookie` included; symbols and methods are not keys). */
 type Data = Record<string, unknown>
@@ -27,18 +33,26 @@ function cookieText (c: CookieLike): string {
   return `${expires}|${c.originalMaxAge}|${c.path}|${c.domain}|${c.secure}|${c.sameSite}|${c.httpOnly}|${c.partitioned}`
 }
 
-/** The text of one value; `undefined` for values JSON drops (they count as absent, as in a store). */
-function text (key: string, value: unknown): string | undefined {
-  if (key === 'cookie' && value !== null && typeof value === 'object') return cookieText(value as CookieLike)
-  return JSON.stringify(value)
+/**
+ * The text of `data[key]`; `undefined` for values JSON drops (they count as absent, as in a store). Never
+ * throws: a value JSON cannot write (or a getter that throws) is `UNSERIALIZABLE`.
+ */
+function textOf (data: Data, key: string): string | undefined {
+  try {
+    const value = data[key]
+    if (key === 'cookie' && value !== null && typeof value === 'object') return cookieText(value as CookieLike)
+    return JSON.stringify(value)
+  } catch {
+    return UNSERIALIZABLE
+  }
 }
 
 /** The snapshot of a session's current data. */
 export function snapshot (session: Data): Snapshot {
   const base: Snapshot = new Map()
   for (const key of Object.keys(session)) {
-    const value = text(key, session[key])
-    if (value !== undefined) base.set(key, value)
+    const value = textOf(session, key)
+    if (value !== undefined && value !== UNSERIALIZABLE) base.set(key, value)
   }
   return base
 }
@@ -46,16 +60,30 @@ export function snapshot (session: Data): Snapshot {
 /** The local changes since the snapshot, or undefined when there are none (then nothing is allocated). */
 export function changes (session: Data, base: Snapshot): Changes | undefined {
   let changed: Map<string, string> | undefined
+  let invalid: string[] | undefined
   let seen = 0
   for (const key of Object.keys(session)) {
-    const value = text(key, session[key])
+    const value = textOf(session, key)
     if (value === undefined) continue
     const before = base.get(key)
     if (before !== undefined) seen++
-    if (before !== value) (changed ??= new Map()).set(key, value)
+    if (value === UNSERIALIZABLE) (invalid ??= []).push(key)
+    else if (before !== value) (changed ??= new Map()).set(key, value)
   }
-  const removed = seen === base.size ? [] : [...base.keys()].filter((key) => text(key, session[key]) === undefined)
-  return changed === undefined && removed.length === 0 ? undefined : { changed: changed ?? new Map(), removed }
+  const removed = seen === base.size ? [] : [...base.keys()].filter((key) => textOf(session, key) === undefined)
+  if (changed === undefined && removed.length === 0 && invalid === undefined) return undefined
+  return { changed: changed ?? new Map(), removed, invalid: invalid ?? [] }
+}
+
+/** Puts back the last stored value of each key (none: the key goes), in place of one that cannot be saved. */
+export function revert (session: Data, base: Snapshot, keys: string[]): void {
+  for (const key of keys) {
+    // The cookie keeps its class; its fields are @fastify/session's to fix.
+    if (key === 'cookie') continue
+    const before = base.get(key)
+    if (before === undefined) delete session[key]
+    else session[key] = JSON.parse(before)
+  }
 }
 
 /** The store's copy with the local changes laid over it: a new plain object, the stored one untouched. */
@@ -100,14 +128,14 @@ export function absorb (session: Data, base: Snapshot, stored: Data, written?: M
       base.set(key, mine)
       continue
     }
-    const value = text(key, stored[key])
+    const value = textOf(stored, key)
     if (value === undefined || value === base.get(key)) continue
-    if (text(key, session[key]) === base.get(key)) put(session, key, stored[key], value)
+    if (textOf(session, key) === base.get(key)) put(session, key, stored[key], value)
     base.set(key, value)
   }
   for (const key of [...base.keys()]) {
     if (seen.has(key) || key === 'cookie') continue
-    if (text(key, session[key]) === base.get(key)) delete session[key]
+    if (textOf(session, key) === base.get(key)) delete session[key]
     base.delete(key)
   }
 }
