@@ -22,7 +22,7 @@ export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
 
 /** Tells a socket its session could not be saved (before any ack of the failed save). */
-function notify (h: Context, socket: Socket): void {
+export function notify (h: Context, socket: Socket): void {
   if (socket.connected) socket.emit(h.errorEvent, clientError('SESSION_SAVE_FAILED'))
 }
 
@@ -40,14 +40,19 @@ export function sendAck (live: LiveSession, event: string, ack: (...args: unknow
   }
 }
 
-/** Saves `live` if it changed, then acks with `reply` when there is one (at once when nothing changed). */
+/**
+ * Saves `live` if it changed, then acks with `reply` when there is one (at once when nothing changed). When too
+ * many events already wait for this session's saves, the ack goes at once, after `SESSION_SAVE_FAILED`.
+ */
 function afterSave (socket: Socket, live: LiveSession, event: string, ack?: (...args: unknown[]) => void, reply?: unknown[]): void {
   const saving = live.flush()
-  if (saving === undefined) {
+  const held = saving && live.hold(saving)
+  if (saving !== undefined && held === undefined) notify(live.ctx, socket)
+  if (held === undefined) {
     if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
     return
   }
-  void saving.then((err) => {
+  void held.then((err) => {
     if (err) notify(live.ctx, socket)
     if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
   })

@@ -33,7 +33,7 @@ export function sessionMiddleware (c: ConnectContext) {
 
 /** A copy of a stored session that the live session may own: a memory store hands out the object it keeps. */
 function fresh (c: ConnectContext, stored: Accepted['stored']): Accepted['stored'] {
-  return c.shared.merge !== undefined ? stored : JSON.parse(JSON.stringify(stored))
+  return c.shared.store.merge !== undefined ? stored : JSON.parse(JSON.stringify(stored))
 }
 
 /** A new live session for `socket`: the stored one when given, else an empty one that is never written. */

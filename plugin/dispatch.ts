@@ -1,6 +1,6 @@
 import type { Namespace } from 'socket.io'
 import { kLoading, kSession, runListener, runListeners, type Listener, type SessionSocket } from './autosave.js'
-import { runRoute, unknownEvent, warnShadowed } from './route-call.js'
+import { backlogged, runRoute, unknownEvent, warnShadowed } from './route-call.js'
 import { kRoutes, type RoutedNamespace } from './routes.js'
 
 // ---- Where Socket.IO hands events to the application: routes, and listeners with autosave ----
@@ -79,7 +79,9 @@ export function wrapSocketClass (proto: object): void {
     // ended or the socket left meanwhile).
     const refreshing = live.refreshing
     if (refreshing !== undefined) {
-      void refreshing.then(() => { if (!live.gone && socket.connected) incoming(socket, event, args) })
+      const held = live.hold(refreshing)
+      if (held === undefined) backlogged(socket, live, route, args)
+      else void held.then(() => { if (!live.gone && socket.connected) incoming(socket, event, args) })
       return true
     }
     // A client's event is activity: a rolling session's expiry moves on (saved with the handler's changes).

@@ -69,10 +69,17 @@ export const FST_SIO_SESSION_UNSERIALIZABLE = createError(
   500
 )
 
-/** A Redis call took longer than the store's `timeout`. */
+/** Too many events of one session wait for the store (it is slow or down): this one was answered at once. */
+export const FST_SIO_SESSION_BACKLOG = createError(
+  'FST_SIO_SESSION_BACKLOG',
+  'fastify-socket.io-session: %d events of this session already wait for the session store; this one was answered at once',
+  503
+)
+
+/** A store call took longer than `storeTimeout` (or a Redis call longer than the RedisStore's `timeout`). */
 export const FST_SIO_SESSION_TIMEOUT = createError(
   'FST_SIO_SESSION_TIMEOUT',
-  'fastify-socket.io-session: Redis did not answer within %d ms',
+  'fastify-socket.io-session: the session store did not answer within %d ms',
   503
 )
 

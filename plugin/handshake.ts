@@ -5,7 +5,7 @@ import type { ResolvedOptions } from './options.js'
 import { originAllowed } from './origin.js'
 import { applicationQuery, type HandshakeCheck } from './schemas.js'
 import type { SessionInternals } from './session-internals.js'
-import { expired, load, type Stored } from './store.js'
+import { expired, type Store, type Stored } from './store.js'
 
 // ---- Handshake: origin → auth/query schemas → signed cookie → stored session ----
 
@@ -13,6 +13,8 @@ import { expired, load, type Stored } from './store.js'
 export interface HandshakeContext {
   options: ResolvedOptions
   internals: SessionInternals
+  /** The session store, every call timed. */
+  store: Store
   log: FastifyBaseLogger
   parseCookie: (header: string) => Record<string, string | undefined>
   checkAuth: HandshakeCheck | undefined
@@ -86,7 +88,7 @@ export async function runHandshake (h: HandshakeContext, socket: Socket): Promis
   if (unsigned?.valid === true && typeof unsigned.value === 'string') {
     let stored: Stored | undefined
     try {
-      stored = await load(h.internals.store, unsigned.value)
+      stored = await h.store.get(unsigned.value)
     } catch (err) {
       h.log.error({ err }, 'fastify-socket.io-session: session store failed during a handshake')
       return refuse(h, socket, 'SESSION_STORE_ERROR')

@@ -4,16 +4,16 @@ import type { Namespace, Server } from 'socket.io'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { wrapNamespace } from './dispatch.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
+import { interceptHttp } from './http-saves.js'
 import { Lifecycle } from './lifecycle.js'
 import type { Context } from './live-sessions.js'
-import { kMergeSave, type MergeSave } from './redis-store.js'
 import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
 import { event, inheritRoutes, kRouting, type RoutedNamespace, type RoutedServer } from './routes.js'
 import { compileCheck } from './schemas.js'
 import { readSessionInternals } from './session-internals.js'
 import { socketSessionClass } from './socket-session.js'
-import { watchStore } from './store.js'
+import { timedStore } from './store.js'
 import './types.js'
 
 // ---- Wiring ----
@@ -27,10 +27,10 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   }
   const internals = readSessionInternals(fastify)
   const live = new LiveSessions()
-  const store = internals.store as typeof internals.store & { [kMergeSave]?: MergeSave }
+  // The plugin's own calls: timed, and past the watch below.
+  const store = timedStore(internals.store, options.storeTimeout)
   const shared: Context = {
     store,
-    merge: store[kMergeSave],
     log: fastify.log,
     autoSave: options.autoSave,
     errorEvent: options.errorEvent,
@@ -41,12 +41,18 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     events: undefined as unknown as Context['events']
   }
   const lifecycle = new Lifecycle(io, live, shared, options)
-  // HTTP routes write through the registered store: the lifecycle hears of it; the plugin writes past it.
-  const watched = watchStore(store, (id, session) => lifecycle.written(id, session), (id) => lifecycle.removed(id))
-  shared.store = watched.raw
+  // HTTP routes write through the registered store: their saves merge, and the lifecycle hears of them.
+  const unwatch = interceptHttp(fastify, internals.store, {
+    store,
+    cookieName: options.cookieName,
+    cookiePrefix: options.cookiePrefix,
+    signer: internals.signer,
+    writes: lifecycle
+  })
   const c: ConnectContext = {
     options,
-    internals: { ...internals, store: watched.raw },
+    internals,
+    store,
     log: fastify.log,
     parseCookie: fastify.parseCookie,
     checkAuth: options.auth && compileCheck('auth', options.auth, false),
@@ -76,12 +82,20 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
 
   fastify.addHook('onReady', async () => lifecycle.start())
   // fastify.close(): save what is queued, then close every client so the HTTP server can stop.
+  // A store that does not answer holds close() no longer than one store timeout.
   fastify.addHook('preClose', async () => {
     lifecycle.stop()
-    watched.unwatch()
-    await live.flushAll()
+    unwatch()
+    await within(live.flushAll(), options.storeTimeout)
     io.engine.close()
   })
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within (promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([promise, new Promise((resolve) => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
 }
 
 /** The plugin, with its Fastify metadata. */

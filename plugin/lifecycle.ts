@@ -1,9 +1,10 @@
 import type { Server } from 'socket.io'
 import { clientError, type ClientCode } from './errors.js'
-import type { Context, LiveSession } from './live-sessions.js'
+import type { Changes } from './merge.js'
+import type { Context, Data, LiveSession } from './live-sessions.js'
 import { Peers } from './peers.js'
 import type { LiveSessions } from './registry.js'
-import { expired, load } from './store.js'
+import { expired } from './store.js'
 
 // ---- The session's life after the handshake: writes elsewhere, logout, expiry, other nodes ----
 
@@ -60,7 +61,7 @@ export class Lifecycle {
 
   // ---- What happened to a session outside the plugin (HTTP routes, through the store) ----
 
-  /** A session was written: its live copy here takes it in; other nodes read it again. */
+  /** A whole session was written: its live copy here takes it in; other nodes read it again. */
   written (id: string, session: object): void {
     if (this.stopped) return
     const live = this.live.get(id)
@@ -68,6 +69,13 @@ export class Lifecycle {
       live.refresh(JSON.parse(JSON.stringify(session)))
       live.version++
     }
+    if (this.peers.multi) this.peers.publish('changed', id)
+  }
+
+  /** Changes were merged into a stored session: its live copy here takes in those keys; other nodes read it again. */
+  merged (id: string, local: Changes, session: Data): void {
+    const live = this.live.get(id)
+    if (live !== undefined && !live.gone) live.takeIn(local, session)
     if (this.peers.multi) this.peers.publish('changed', id)
   }
 
@@ -86,8 +94,8 @@ export class Lifecycle {
     if (this.peers.multi) this.peers.publish('changed', live.id)
   }
 
-  /** A socket's destroy: the session's sockets are ended, here and on every node. */
-  destroyed (live: LiveSession): void {
+  /** A socket's destroy, or a save or read that found the session gone: its sockets are ended, here and on every node. */
+  gone (live: LiveSession): void {
     this.end(live, true)
   }
 
@@ -143,12 +151,12 @@ export class Lifecycle {
     while (again && !live.gone) {
       await live.saving()
       const version = live.version
-      const stored = await load(this.ctx.store, live.id as string)
+      const stored = await this.ctx.store.get(live.id as string)
       const check = this.checking.get(live) as Checking
       again = check.again || live.version !== version
       check.again = false
       if (again || live.gone) continue
-      if (stored === undefined || expired(stored)) this.end(live, false)
+      if (stored === undefined || expired(stored)) this.end(live, true)
       else live.refresh(stored)
     }
   }

@@ -1,20 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { SessionStore } from '@fastify/session'
 import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, FST_SIO_SESSION_UNSERIALIZABLE } from './errors.js'
-import { absorb, changes, mergeOver, replaceWith, revert, snapshot, written, type Changes, type Snapshot } from './merge.js'
-import type { MergeSave } from './redis-store.js'
+import { absorb, absorbChanges, changes, mergeOver, replaceWith, revert, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
 import type { LiveSessions } from './registry.js'
-import { cookieExpired, failure, load, remove, write, type Stored } from './store.js'
+import { cookieExpired, type Store, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
 
 /** What every live session of one registration shares. */
 export interface Context {
-  /** The session store, as the plugin calls it (not the copy that tells the plugin about HTTP writes). */
-  store: SessionStore
-  /** The store's merge-save, when it has one (the Redis store): one atomic command per save. */
-  merge: MergeSave | undefined
+  /** The session store, as the plugin calls it: every call timed, merge-saves where the store has them. */
+  store: Store
   log: FastifyBaseLogger
   /** Save after every listener (the `autoSave` option). */
   autoSave: boolean
@@ -26,9 +22,12 @@ export interface Context {
   touchAfter: number
   /** The live sessions of this registration. */
   registry: LiveSessions
-  /** Told when this process wrote or destroyed a session (to tell the other nodes). */
-  events: { saved: (live: LiveSession) => void, destroyed: (live: LiveSession) => void }
+  /** Told when this process wrote a session, and when it found it gone or destroyed it (its sockets are ended). */
+  events: { saved: (live: LiveSession) => void, gone: (live: LiveSession) => void }
 }
+
+/** At most this many events of one session wait for its saves or reads; more are answered at once. */
+export const MAX_WAITING = 1000
 
 /** A session's data object, as sockets and handlers see it. */
 export type Data = Record<string, unknown>
@@ -49,6 +48,8 @@ export class LiveSession {
   version = 0
   /** Set while the session is read again after a write elsewhere: incoming events wait for it. */
   refreshing: Promise<void> | undefined
+  /** How many events wait for a save or a read of this session. */
+  waiting = 0
   /** What this process last read from or wrote to the store. */
   private readonly base: Snapshot
   private running: Promise<Error | undefined> | undefined
@@ -94,6 +95,16 @@ export class LiveSession {
     return this.pending
   }
 
+  /**
+   * `promise`, counting the event that waits for it; undefined when `MAX_WAITING` events already wait (a store
+   * that hangs holds no more than that in memory: the event is answered at once).
+   */
+  hold<T> (promise: Promise<T>): Promise<T> | undefined {
+    if (this.waiting >= MAX_WAITING) return undefined
+    this.waiting++
+    return promise.finally(() => { this.waiting-- })
+  }
+
   /** The save in progress or queued, if any. */
   saving (): Promise<Error | undefined> | undefined {
     return this.pending ?? this.running
@@ -103,26 +114,34 @@ export class LiveSession {
   async reload (): Promise<void> {
     const id = this.storedId()
     await this.saving()
-    const stored = await load(this.ctx.store, id)
-    if (stored === undefined) {
-      this.markGone()
-      throw new FST_SIO_SESSION_GONE()
-    }
+    const stored = await this.ctx.store.get(id)
+    if (stored === undefined) this.lost()
     replaceWith(this.data, this.base, stored)
   }
 
-  /** Removes the session from the store; it is never written again, and its sockets everywhere are ended. */
+  /**
+   * Removes the session from the store; it is never written again, and its sockets everywhere are ended, even
+   * when the store call failed (the caller is told; the delete may land later).
+   */
   async destroy (): Promise<void> {
     const id = this.storedId()
     await this.saving()
-    await remove(this.ctx.store, id)
-    this.markGone()
-    this.ctx.events.destroyed(this)
+    try {
+      await this.ctx.store.destroy(id)
+    } finally {
+      this.ctx.events.gone(this)
+    }
   }
 
   /** Brings in a copy of the stored session (a handshake's read, another process's write). */
   refresh (stored: Stored): void {
     absorb(this.data, this.base, stored)
+  }
+
+  /** Brings in changes another writer merged into the store (an HTTP request); `source` holds their values. */
+  takeIn (local: Changes, source: Data): void {
+    absorbChanges(this.data, this.base, local, source)
+    this.version++
   }
 
   /** Empties the data and stops all future writes. */
@@ -171,26 +190,27 @@ export class LiveSession {
     if (local === undefined || (local.changed.size === 0 && local.removed.length === 0)) return
     if (this.gone) throw new FST_SIO_SESSION_GONE()
     const id = this.id as string
-    if (this.ctx.merge !== undefined) {
-      const texts = new Map(local.changed)
-      if (texts.has('cookie')) texts.set('cookie', JSON.stringify(this.data.cookie))
-      const stored = await this.ctx.merge(id, texts, local.removed, this.data.cookie as Cookie).catch((err) => { throw failure(err) })
-      if (!stored) this.lost()
+    const { store } = this.ctx
+    if (store.merge !== undefined) {
+      if (await store.merge(id, storedTexts(local, this.data), local.removed, this.data.cookie as Cookie) !== 'saved') this.lost()
       written(this.base, local)
     } else {
-      const stored = await load(this.ctx.store, id)
-      if (stored === undefined) this.lost()
-      const merged = mergeOver(stored, this.data, local)
-      await write(this.ctx.store, id, merged)
+      const merged = await store.exclusive(id, async () => {
+        const stored = await store.get(id)
+        if (stored === undefined) this.lost()
+        const merged = mergeOver(stored, this.data, local)
+        await store.set(id, merged)
+        return merged
+      })
       absorb(this.data, this.base, merged, local.changed)
     }
     this.version++
     this.ctx.events.saved(this)
   }
 
-  /** The store no longer has the session: it is never written again. */
+  /** The store no longer has the session: it is never written again, and its sockets are ended, as at a logout. */
   private lost (): never {
-    this.gone = true
+    this.ctx.events.gone(this)
     throw new FST_SIO_SESSION_GONE()
   }
 }

@@ -28,7 +28,7 @@ interface CookieLike {
 }
 
 /** A cookie's fingerprint: the same for a Cookie and its stored JSON, shorter and cheaper than the JSON. */
-function cookieText (c: CookieLike): string {
+export function cookieText (c: CookieLike): string {
   const expires = c.expires == null ? '' : c.expires instanceof Date ? c.expires.getTime() : Date.parse(c.expires)
   return `${expires}|${c.originalMaxAge}|${c.path}|${c.domain}|${c.secure}|${c.sameSite}|${c.httpOnly}|${c.partitioned}`
 }
@@ -97,6 +97,14 @@ export function mergeOver (stored: Data, session: Data, local: Changes): Data {
   return merged
 }
 
+/** The JSON texts to store for the local changes (the cookie's fingerprint becomes its JSON). */
+export function storedTexts (local: Changes, session: Data): Map<string, string> {
+  if (!local.changed.has('cookie')) return local.changed
+  const texts = new Map(local.changed)
+  texts.set('cookie', JSON.stringify(session.cookie))
+  return texts
+}
+
 /** Records in the snapshot that the local changes were written (the store's other keys are not known here). */
 export function written (base: Snapshot, local: Changes): void {
   for (const [key, value] of local.changed) base.set(key, value)
@@ -135,6 +143,21 @@ export function absorb (session: Data, base: Snapshot, stored: Data, written?: M
   }
   for (const key of [...base.keys()]) {
     if (seen.has(key) || key === 'cookie') continue
+    if (textOf(session, key) === base.get(key)) delete session[key]
+    base.delete(key)
+  }
+}
+
+/**
+ * Takes in changes another writer merged into the store (`source` holds their values): a key is taken unless
+ * this process changed it too, as in `absorb`.
+ */
+export function absorbChanges (session: Data, base: Snapshot, local: Changes, source: Data): void {
+  for (const [key, value] of local.changed) {
+    if (textOf(session, key) === base.get(key)) put(session, key, source[key], value)
+    base.set(key, value)
+  }
+  for (const key of local.removed) {
     if (textOf(session, key) === base.get(key)) delete session[key]
     base.delete(key)
   }

@@ -36,6 +36,8 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
   checkInterval?: number
   /** How often (ms) each live session is read again, spread over time, in case a message from another node was lost. @default 30000 */
   revalidateInterval?: number
+  /** How long (ms) any call to the session store may take; a call that takes longer fails as a store error. @default 5000 */
+  storeTimeout?: number
   /** What every event route (`io.event`) shares: global hooks, a rate limit, unknown events, the error event. */
   events?: EventsOptions
 }
@@ -55,6 +57,7 @@ export interface ResolvedOptions {
   touchAfter: number
   checkInterval: number
   revalidateInterval: number
+  storeTimeout: number
   events: ResolvedEvents
 }
 
@@ -118,7 +121,7 @@ function origins (value: unknown): OriginCheck {
 }
 
 // Fastify's own register options may arrive here too; they are not ours to refuse.
-const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval', 'events'])
+const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval', 'storeTimeout', 'events'])
 
 /** Checks the user's options and fills in defaults; throws FST_SIO_SESSION_BAD_OPTION naming the fix. */
 export function resolveOptions (input: unknown): ResolvedOptions {
@@ -141,6 +144,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     touchAfter: interval(options, 'touchAfter', 60_000),
     checkInterval: interval(options, 'checkInterval', 1000),
     revalidateInterval: interval(options, 'revalidateInterval', 30_000),
+    storeTimeout: interval(options, 'storeTimeout', 5000),
     events: resolveEvents(options.events, bad)
   }
 }

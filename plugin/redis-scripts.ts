@@ -22,11 +22,13 @@ return 1
 `)
 
 /**
- * Lays changed keys over a stored session: 1, or 0 when it is no longer stored (never recreated).
- * ARGV: ttl ('' keeps the current one), the number n of removed keys, n keys, then field/value pairs.
+ * Lays changed keys over a stored session: 1; or, never recreating it, 0 for a destroyed session (a tombstone)
+ * and 2 for none at all. ARGV: ttl ('' keeps the current one), the number n of removed keys, n keys, then
+ * field/value pairs.
  */
 export const MERGE = script(`
-if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'hash' then return t == 'none' and 2 or 0 end
 local n = tonumber(ARGV[2])
 for i = 3, 2 + n do redis.call('HDEL', KEYS[1], ARGV[i]) end
 for i = 3 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end

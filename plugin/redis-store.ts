@@ -1,7 +1,7 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from './errors.js'
 import { DESTROY, MERGE, SET, type Script } from './redis-scripts.js'
-import { expiryOf } from './store.js'
+import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from './store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
 
@@ -26,14 +26,8 @@ export interface RedisStoreOptions {
   tombstoneTtl?: number
 }
 
-/** Where the socket side finds the store's merge-save (a store that has one returns a new object on every read). */
-export const kMergeSave = Symbol.for('fastify-socket.io-session.merge-save')
-
-/**
- * A merge-save: writes `changed` (key → JSON text), removes `removed`, and, when the cookie changed, sets
- * the lifetime from `cookie`; resolves to false when the session is gone (it is not recreated).
- */
-export type MergeSave = (id: string, changed: Map<string, string>, removed: string[], cookie: { expires?: unknown } | undefined) => Promise<boolean>
+/** What the merge script answers. */
+const merged: Record<number, MergeResult> = { 0: 'gone', 1: 'saved', 2: 'absent' }
 
 /** @fastify/session's store callbacks (its types ask for its Session class; any session object is accepted here). */
 type Callback = (err?: any, value?: any) => void
@@ -102,12 +96,12 @@ export class RedisStore implements SessionStore {
     this.run(DESTROY, id, this.tombstoneTtl).then(() => callback(null), callback)
   }
 
-  /** The socket side's save: only the changed keys, over what is stored, never recreating a destroyed session. */
+  /** The plugin's save: only the changed keys, over what is stored, in one atomic command; never creates a session. */
   [kMergeSave]: MergeSave = async (id, changed, removed, cookie) => {
     const ttl = changed.has('cookie') ? ttlOf(cookie, this.ttl) : ''
     const args: Array<string | number> = [ttl, removed.length, ...removed]
     for (const [key, text] of changed) args.push(key, text)
-    return await this.run(MERGE, id, ...args) === 1
+    return merged[await this.run(MERGE, id, ...args) as number]
   }
 
   /** Runs a script on the session's key (EVALSHA, and EVAL once after Redis lost its script cache), with the timeout. */

@@ -1,7 +1,8 @@
 import type { Socket } from 'socket.io'
-import { isThenable, sendAck } from './autosave.js'
+import { isThenable, notify, sendAck } from './autosave.js'
+import { FST_SIO_SESSION_BACKLOG } from './errors.js'
 import { EventError } from './event-error.js'
-import type { LiveSession } from './live-sessions.js'
+import { MAX_WAITING, type LiveSession } from './live-sessions.js'
 import { take } from './rate-limit.js'
 import { kRouting, serverOf, type Route, type Routing } from './routes.js'
 import { issuesOf } from './schemas.js'
@@ -20,6 +21,11 @@ class RouteCall {
   private hook = 0
 
   constructor (readonly socket: Socket, readonly live: LiveSession, readonly route: Route, readonly ack: Ack | undefined) {}
+
+  /** Answers at once, without running: too many events of this session wait for the store. */
+  backlogged (): void {
+    void this.fail(new FST_SIO_SESSION_BACKLOG(MAX_WAITING), new EventError('SESSION_SAVE_FAILED'), true)
+  }
 
   /** Checks the rate limits and the payload, then runs the hooks and the handler. */
   start (args: unknown[]): void {
@@ -92,7 +98,9 @@ class RouteCall {
   private settle (reply: unknown[], error: boolean): void {
     const saving = this.live.ctx.autoSave ? this.live.flush() : undefined
     if (saving === undefined) return this.deliver(reply, error)
-    void saving.then((failed) => {
+    const held = this.live.hold(saving)
+    if (held === undefined) return this.backlogged()
+    void held.then((failed) => {
       if (failed === undefined || error) this.deliver(reply, error)
       else void this.fail(failed, new EventError('SESSION_SAVE_FAILED'), true)
     })
@@ -121,6 +129,15 @@ function ackOf (args: unknown[]): Ack | undefined {
 export function runRoute (socket: Socket, live: LiveSession, route: Route, args: unknown[]): void {
   const ack = ackOf(args)
   new RouteCall(socket, live, route, ack).start(args)
+}
+
+/**
+ * An event not run because too many events of its session wait for the store: a route answers
+ * `SESSION_SAVE_FAILED`; listeners' sockets get the error event (their acks stay unsent: nothing ran).
+ */
+export function backlogged (socket: Socket, live: LiveSession, route: Route | undefined, args: unknown[]): void {
+  if (route === undefined) return notify(live.ctx, socket)
+  new RouteCall(socket, live, route, ackOf(args)).backlogged()
 }
 
 /** An event with no route and no listener: answered with `UNKNOWN_EVENT` when the `unknownEvent` option says so. */

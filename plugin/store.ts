@@ -1,13 +1,26 @@
 import type { SessionStore } from '@fastify/session'
-import { FST_SIO_SESSION_STORE } from './errors.js'
+import { FST_SIO_SESSION_STORE, FST_SIO_SESSION_TIMEOUT } from './errors.js'
 
-// ---- Promise face of a callback session store ----
+// ---- The session store as the plugin calls it: promises, each call bounded by a timeout ----
 
 /** A stored session: plain data, or the object a memory store kept. */
 export type Stored = Record<string, unknown>
 
-/** A store's error, as the plugin reports it. */
+/** What a merge-save found: the changes written, the session destroyed (a tombstone), or no session at all. */
+export type MergeResult = 'saved' | 'gone' | 'absent'
+
+/**
+ * A store's own atomic merge-save: writes `changed` (key → JSON text), removes `removed`, and, when the cookie
+ * changed, sets the lifetime from `cookie`. It never creates a session.
+ */
+export type MergeSave = (id: string, changed: Map<string, string>, removed: string[], cookie: { expires?: unknown } | undefined) => Promise<MergeResult>
+
+/** Where the plugin finds a store's merge-save (a store that has one returns a new object on every read). */
+export const kMergeSave = Symbol.for('fastify-socket.io-session.merge-save')
+
+/** A store's error, as the plugin reports it; a session that is gone stays that error. */
 export function failure (err: unknown): Error {
+  if ((err as { code?: unknown })?.code === 'FST_SIO_SESSION_GONE') return err as Error
   return new FST_SIO_SESSION_STORE((err as Error)?.message ?? String(err), { cause: err })
 }
 
@@ -32,77 +45,67 @@ export function expired (stored: Stored): boolean {
   return cookieExpired(stored.cookie)
 }
 
-/** Runs one store call; a store that throws instead of calling back fails the same way. */
-function call<T> (run: (done: (err?: unknown, value?: T) => void) => void): Promise<T | undefined> {
+/** The session store, as every part of the plugin calls it. */
+export interface Store {
+  /** Reads a session; undefined when there is none (an `ENOENT` error counts as none, as in @fastify/session). */
+  get: (id: string) => Promise<Stored | undefined>
+  /** Writes a whole session. */
+  set: (id: string, data: object) => Promise<void>
+  /** Removes a session. */
+  destroy: (id: string) => Promise<void>
+  /** The store's atomic merge-save, when it has one (the Redis store). */
+  merge: MergeSave | undefined
+  /** Runs a read-merge-write of session `id` after the ones before it (for stores without a merge-save). */
+  exclusive: <T>(id: string, run: () => Promise<T>) => Promise<T>
+}
+
+/** Runs one store call; it fails after `timeout` ms, or when the store throws instead of calling back. */
+function call<T> (timeout: number, run: (done: (err?: unknown, value?: T) => void) => void): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(failure(new FST_SIO_SESSION_TIMEOUT(timeout))), timeout)
+    timer.unref()
+    const done = (err?: unknown, value?: T): void => {
+      clearTimeout(timer)
+      if (err) reject(failure(err))
+      else resolve(value)
+    }
     try {
-      run((err, value) => { err ? reject(failure(err)) : resolve(value) })
+      run(done)
     } catch (err) {
+      clearTimeout(timer)
       reject(failure(err))
     }
   })
 }
 
-/** Reads a session; `undefined` when the store has none (an `ENOENT` error counts as none, as in @fastify/session). */
-export async function load (store: SessionStore, id: string): Promise<Stored | undefined> {
-  try {
-    const value = await call<Stored | null>((done) => store.get(id, done as never))
-    return value ?? undefined
-  } catch (err) {
-    if (((err as Error).cause as { code?: string } | undefined)?.code === 'ENOENT') return undefined
-    throw err
-  }
-}
-
-/** Writes a session. */
-export async function write (store: SessionStore, id: string, data: Stored): Promise<void> {
-  await call((done) => store.set(id, data as never, done))
-}
-
-/** Removes a session. */
-export async function remove (store: SessionStore, id: string): Promise<void> {
-  await call((done) => store.destroy(id, done))
-}
-
-// ---- Seeing the writes that do not come from sockets ----
-
-type Done = (err?: unknown) => void
-
-/** The store as the plugin calls it, and how to stop watching the original. */
-export interface Watched { raw: SessionStore, unwatch: () => void }
-
 /**
- * Makes the registered store tell the plugin about every successful `set` and `destroy` that others make
- * (@fastify/session's HTTP saves, logout, regenerate), before their callback runs. The plugin itself
- * calls the returned `raw` store, which says nothing.
+ * Calls `store` with a timeout on every call, and serializes read-merge-writes. Made before the plugin watches
+ * the store's `set` and `destroy`: the plugin's own calls go to the store's methods.
  */
-export function watchStore (store: SessionStore, written: (id: string, session: object) => void, removed: (id: string) => void): Watched {
-  const set = store.set
-  const destroy = store.destroy
-  const raw: SessionStore = {
-    get: (id, done) => store.get(id, done),
-    set: (id, session, done) => set.call(store, id, session, done),
-    destroy: (id, done) => destroy.call(store, id, done)
-  }
-  const watchedSet = function (this: SessionStore, id: string, session: object, done: Done): void {
-    set.call(this, id, session as never, (err?: unknown) => {
-      if (!err) written(id, session)
-      done(err)
-    })
-  }
-  const watchedDestroy = function (this: SessionStore, id: string, done: Done): void {
-    destroy.call(this, id, (err?: unknown) => {
-      if (!err) removed(id)
-      done(err)
-    })
-  }
-  store.set = watchedSet as SessionStore['set']
-  store.destroy = watchedDestroy as SessionStore['destroy']
+export function timedStore (store: SessionStore, timeout: number): Store {
+  const { get, set, destroy } = store
+  const merge = (store as { [kMergeSave]?: MergeSave })[kMergeSave]
+  const queues = new Map<string, Promise<unknown>>()
   return {
-    raw,
-    unwatch: () => {
-      if (store.set === watchedSet) store.set = set
-      if (store.destroy === watchedDestroy) store.destroy = destroy
+    get: async (id) => {
+      try {
+        const value = await call<Stored | null>(timeout, (done) => get.call(store, id, done as never))
+        return value ?? undefined
+      } catch (err) {
+        if (((err as Error).cause as { code?: string } | undefined)?.code === 'ENOENT') return undefined
+        throw err
+      }
+    },
+    set: async (id, data) => { await call(timeout, (done) => set.call(store, id, data as never, done)) },
+    destroy: async (id) => { await call(timeout, (done) => destroy.call(store, id, done)) },
+    merge: merge && (async (...args) => await call<MergeResult>(timeout, (done) => { merge.apply(store, args).then((result) => done(undefined, result), done) }) as MergeResult),
+    exclusive: async (id, run) => {
+      const before = queues.get(id)
+      const result = before === undefined ? run() : before.then(run, run)
+      const after = result.catch(() => undefined)
+      queues.set(id, after)
+      void after.then(() => { if (queues.get(id) === after) queues.delete(id) })
+      return await result
     }
   }
 }

@@ -2,7 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import socketio from 'fastify-socket.io'
 import { io as connectClient } from 'socket.io-client'
-import { CountingStore, startApp, call, next, captureLogs } from './helpers.js'
+import { CountingStore, startApp, call, next, captureLogs, sessionIdOf } from './helpers.js'
 
 // ---- Save on mutation, acks after the save, merge, one live session per id ----
 
@@ -425,4 +425,20 @@ t.test('a client that disconnects mid-save: the save lands, the server stays up'
   t.equal(await call(other, 'read'), 1, 'the new socket reads the saved change')
   t.equal((await http('GET', '/session', cookie)).count, 1)
   t.equal(app.io.of('/').sockets.size, 1)
+})
+
+t.test('a change whose save failed survives a read of the store that lacks its key, and is saved later', async (t) => {
+  const store = new CountingStore()
+  const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
+  const cookie = await login({ color: 'blue' })
+  const socket = await connected({ extraHeaders: { cookie } })
+  store.fail = true
+  socket.emit('set', 'color', 'red')
+  t.equal(await call(socket, 'read'), 0)
+  // Someone else removes the key meanwhile; a second tab's handshake reads the store again.
+  store.fail = false
+  delete store.store.get(sessionIdOf(cookie)).color
+  await connected({ extraHeaders: { cookie } })
+  t.equal(await call(socket, 'inc'), 1)
+  t.equal((await http('GET', '/session', cookie)).color, 'red', 'the local change was kept, and written with the next save')
 })

@@ -121,8 +121,10 @@ t.test('a socket save never resurrects a session destroyed on another node', asy
   await client.set(`sess:${id}`, '0', 'PX', 10_000)
   const errors: any[] = []
   socket.on('session:error', (e) => errors.push(e))
+  const ended = next(socket, 'disconnect')
   t.equal(await call(socket, 'inc'), 1, 'the ack still arrives')
-  t.same(errors.map((e) => e.code), ['SESSION_SAVE_FAILED'], 'the client is told the save failed')
+  t.equal(await ended, 'io server disconnect', 'then the socket is ended, as at a logout')
+  t.same(errors.map((e) => e.code), ['SESSION_SAVE_FAILED', 'SESSION_DESTROYED'], 'the client is told the save failed, then why it ends')
   t.equal(await client.type(`sess:${id}`), 'string', 'still a tombstone, not a session')
 })
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createServer, type AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { RedisStore } from '../plugin/index.js'
-import { kMergeSave } from '../plugin/redis-store.js'
+import { kMergeSave } from '../plugin/store.js'
 import { startRedis } from './redis-server.js'
 import { startApp, call, sessionIdOf } from './helpers.js'
 
@@ -47,11 +47,11 @@ t.test('never resurrect: after destroy, neither an HTTP save nor a merge-save br
   await s.set('x', { cookie: { expires: inAMinute() }, user: 'ada' })
   await s.destroy('x')
   await t.rejects(s.set('x', { cookie: { expires: inAMinute() }, user: 'ada' }), { code: 'FST_SIO_SESSION_GONE' })
-  t.equal(await s.merge('x', new Map([['user', '"eve"']]), [], undefined), false)
+  t.equal(await s.merge('x', new Map([['user', '"eve"']]), [], undefined), 'gone', 'a tombstone: gone')
   t.equal(await s.get('x'), null)
   const ttl = await client.pttl('sess:x')
   t.ok(ttl > 0 && ttl <= 5000, `the tombstone expires with tombstoneTtl (${ttl} ms)`)
-  t.equal(await s.merge('never-stored', new Map([['user', '"eve"']]), [], undefined), false, 'a merge-save never creates')
+  t.equal(await s.merge('never-stored', new Map([['user', '"eve"']]), [], undefined), 'absent', 'a merge-save never creates')
   t.equal(await client.exists('sess:never-stored'), 0)
 })
 
@@ -60,7 +60,7 @@ t.test('merge-save writes only the changed keys, in one command', async (t) => {
   const s = api(new RedisStore({ client }))
   await s.set('m', { cookie: { expires: inAMinute() }, user: 'ada', cart: ['http'], old: 1 })
   await redis.resetCommands()
-  t.equal(await s.merge('m', new Map([['count', '1']]), ['old'], undefined), true)
+  t.equal(await s.merge('m', new Map([['count', '1']]), ['old'], undefined), 'saved')
   t.same(await redis.commands(), { evalsha: 1 }, 'one command')
   const merged = await s.get('m')
   t.same(merged, { cookie: merged.cookie, user: 'ada', cart: ['http'], count: 1 })
