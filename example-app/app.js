@@ -5,6 +5,7 @@ import session from '@fastify/session'
 import socketio from 'fastify-socket.io'
 import socketSession, { RedisStore } from 'fastify-socket.io-session'
 import fastifyRedis from '@fastify/redis'
+import { Redis } from 'ioredis'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Type } from 'typebox'
 import { chat, requireUser } from './chat.js'
@@ -45,12 +46,15 @@ export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, stor
   await app.register(cookie)
   let adapter
   if (redisUrl) {
-    await app.register(fastifyRedis, { url: redisUrl })
+    // One client for sessions, two for the adapter (it subscribes). They close with disconnect(): with Redis
+    // down, quit() would wait about a minute for the commands queued meanwhile.
+    const redis = new Redis(redisUrl)
+    const pub = redis.duplicate()
+    const sub = redis.duplicate()
+    for (const client of [redis, pub, sub]) client.on('error', (err) => app.log.warn({ err }, 'redis'))
+    app.addHook('onClose', async () => { for (const client of [redis, pub, sub]) client.disconnect() })
+    await app.register(fastifyRedis, { client: redis })
     store ??= new RedisStore({ client: app.redis })
-    // The adapter needs a client of its own for subscribing; both close with the app.
-    const pub = app.redis.duplicate()
-    const sub = app.redis.duplicate()
-    app.addHook('onClose', async () => { await Promise.allSettled([pub.quit(), sub.quit()]) })
     adapter = createAdapter(pub, sub)
   }
   await app.register(session, { secret, store, cookie: { secure: 'auto', sameSite: 'lax', maxAge: 24 * 3600 * 1000 }, saveUninitialized: false })

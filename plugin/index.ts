@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Namespace, Server } from 'socket.io'
+import { quietAdapterClose } from './adapter-close.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { wrapNamespace } from './dispatch.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
@@ -86,6 +87,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   fastify.addHook('preClose', async () => {
     lifecycle.stop()
     unwatch()
+    quietAdapterClose(io)
     await within(live.flushAll(), options.storeTimeout)
     io.engine.close()
   })

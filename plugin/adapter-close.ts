@@ -1,0 +1,49 @@
+import type { Server } from 'socket.io'
+
+// ---- Closing a Redis adapter while Redis is down ----
+
+/** The unsubscribe commands a Redis adapter sends from `close()` (ioredis, node-redis, sharded) and never awaits. */
+const UNSUBSCRIBES = new Set<unknown>(['unsubscribe', 'punsubscribe', 'pUnsubscribe', 'sunsubscribe', 'sUnsubscribe'])
+
+/** An adapter holding Redis clients (`@socket.io/redis-adapter` keeps them on these fields). */
+interface RedisAdapterLike { close: (...args: unknown[]) => unknown, subClient: object, pubClient: object }
+
+/** The client, with the promises of its unsubscribe commands handled (their failure is of no use to anyone). */
+function quiet (client: object): object {
+  return new Proxy(client, {
+    get (target, name) {
+      const value = Reflect.get(target, name) as unknown
+      if (typeof value !== 'function') return value
+      if (!UNSUBSCRIBES.has(name)) return value.bind(target)
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args)
+        void Promise.resolve(result).catch(() => {})
+        return result
+      }
+    }
+  })
+}
+
+/**
+ * Before Socket.IO closes its namespaces' adapters: a Redis adapter's `close()` sends unsubscribe commands it
+ * never awaits, which reject, unhandled, when Redis is down or its clients are closed already. During that
+ * call the adapter sees its clients through `quiet`; it closes as it always does.
+ */
+export function quietAdapterClose (io: Server): void {
+  for (const nsp of (io as unknown as { _nsps: Map<string, { adapter: object }> })._nsps.values()) {
+    const adapter = nsp.adapter as Partial<RedisAdapterLike>
+    if (typeof adapter.subClient !== 'object') continue
+    const close = (adapter as RedisAdapterLike).close
+    adapter.close = function (this: RedisAdapterLike, ...args: unknown[]) {
+      const { subClient, pubClient } = this
+      this.subClient = quiet(subClient)
+      this.pubClient = quiet(pubClient)
+      try {
+        return close.apply(this, args)
+      } finally {
+        this.subClient = subClient
+        this.pubClient = pubClient
+      }
+    }
+  }
+}
