@@ -46,9 +46,10 @@ export function sendAck (live: LiveSession, event: string, ack: (...args: unknow
  */
 function afterSave (socket: Socket, live: LiveSession, event: string, ack?: (...args: unknown[]) => void, reply?: unknown[]): void {
   const saving = live.flush()
-  const held = saving && live.hold(saving)
-  if (saving !== undefined && held === undefined) notify(live.ctx, socket)
+  const held = saving === undefined ? undefined : live.hold(saving)
   if (held === undefined) {
+    // Nothing to save; or too many events wait already: the socket is told its change is not saved yet.
+    if (saving !== undefined) notify(live.ctx, socket)
     if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
     return
   }
