@@ -11,7 +11,7 @@ export interface EventsOptions {
   preHandler?: Hooks<PreHandlerHook>
   /** Run before every route's own `onError` hooks. @default [] */
   onError?: Hooks<OnErrorHook>
-  /** One limit per socket over all of its routed events (each route may add its own). @default undefined (none) */
+  /** One limit per session over all of its routed events, in every namespace (each route may add its own). @default undefined (none) */
   rateLimit?: RateLimit
   /** An event with no route and no `socket.on` listener: ignored, or answered with `UNKNOWN_EVENT`. @default 'ignore' */
   unknownEvent?: 'ignore' | 'reply'

@@ -6,6 +6,7 @@ import { wrapNamespace } from './dispatch.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { Lifecycle } from './lifecycle.js'
 import type { Context } from './live-sessions.js'
+import { Buckets } from './rate-limit.js'
 import { kMergeSave, type MergeSave } from './redis-store.js'
 import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
@@ -59,7 +60,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   const connection = onConnection(c)
 
   // Event routes: `io.event()` for the main namespace, `io.of(name).event()` for any other (dynamic ones too).
-  ;(io as unknown as RoutedServer)[kRouting] = { events: options.events, log: fastify.log }
+  ;(io as unknown as RoutedServer)[kRouting] = { events: options.events, log: fastify.log, buckets: new Buckets() }
   ;(Object.getPrototypeOf(io.sockets) as { event: typeof event }).event = event
   io.event = function (this: Server, ...args: unknown[]) {
     return (this.sockets.event as (...a: unknown[]) => unknown)(...args)

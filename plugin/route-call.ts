@@ -2,7 +2,7 @@ import type { Socket } from 'socket.io'
 import { isThenable, sendAck } from './autosave.js'
 import { EventError } from './event-error.js'
 import type { LiveSession } from './live-sessions.js'
-import { take } from './rate-limit.js'
+import { limitKey } from './limit-key.js'
 import { kRouting, serverOf, type Route, type Routing } from './routes.js'
 import { issuesOf } from './schemas.js'
 
@@ -25,9 +25,10 @@ class RouteCall {
   start (args: unknown[]): void {
     const { limits } = this.route
     if (limits.length > 0) {
+      const key = limitKey(this.socket, this.live)
       const now = Date.now()
       for (const limit of limits) {
-        const wait = take(this.socket, limit, now)
+        const wait = this.route.routing.buckets.take(key, limit, now)
         if (wait > 0) return this.refuse(new EventError('RATE_LIMITED', undefined, { retryAfter: wait }))
       }
     }
