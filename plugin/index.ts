@@ -99,6 +99,6 @@ export { ClientCodes, type ClientCode, type RefusalData, type ValidationIssue } 
 export type { OriginCheck, SocketSessionOptions } from './options.js'
 export type { HandshakeData, SessionErrorPayload } from './types.js'
 export { EventError, EventErrorCodes, type EventErrorBody, type EventErrorCode, type EventErrorMessage, type EventErrorReply } from './event-error.js'
-export type { EventsOptions } from './event-options.js'
+export type { EventsOptions, KeyGenerator } from './event-options.js'
 export type { RateLimit } from './rate-limit.js'
 export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck } from './route-types.js'

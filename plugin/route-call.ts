@@ -25,7 +25,7 @@ class RouteCall {
   start (args: unknown[]): void {
     const { limits } = this.route
     if (limits.length > 0) {
-      const key = limitKey(this.socket, this.live)
+      const key = limitKey(this.route, this.socket, this.live)
       const now = Date.now()
       for (const limit of limits) {
         const wait = this.route.routing.buckets.take(key, limit, now)

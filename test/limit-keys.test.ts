@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Manager, type Socket as ClientSocket } from 'socket.io-client'
-import { call, startApp, type AppOptions } from './helpers.js'
+import { call, captureLogs, startApp, type AppOptions } from './helpers.js'
 
 // ---- Who shares a bucket: the sockets, namespaces and reconnects of a session ----
 
@@ -100,4 +100,45 @@ t.test('the global limit is shared across namespaces', async (t) => {
   })
   const sockets = await multiplexed(t, url, await login(), ['/', ...rooms.slice(0, 4)])
   t.equal(await burst(sockets, 5), 5, '5 of 25 events')
+})
+
+t.test('keyGenerator: one bucket per user, over the sessions of that user', async (t) => {
+  const { connected, login, handled } = await limitedApp(t, {
+    plugin: { events: { keyGenerator: (socket) => `user:${String(socket.session.user)}` } }
+  })
+  const phone = await connected({ extraHeaders: { cookie: await login({ user: 'ada' }) } })
+  const laptop = await connected({ extraHeaders: { cookie: await login({ user: 'ada' }) } })
+  t.equal(await burst([phone, laptop], 5), 5, '5 of 10 events from two sessions of ada')
+  const bob = await connected({ extraHeaders: { cookie: await login({ user: 'bob' }) } })
+  t.equal(await burst([bob], 5), 5, 'another user has his own')
+  t.equal(handled(), 10)
+})
+
+t.test('a keyGenerator that throws or gives no key is logged, and the session is the key', async (t) => {
+  const { logs, logger } = captureLogs('error')
+  const keys: unknown[] = [new Error('no key today'), '', 42]
+  let calls = 0
+  const { connected, login, handled } = await limitedApp(t, {
+    fastify: { logger },
+    plugin: {
+      events: {
+        keyGenerator: () => {
+          const key = keys[calls++ % keys.length]
+          if (key instanceof Error) throw key
+          return key as string
+        }
+      }
+    }
+  })
+  const cookie = await login()
+  const sockets = [await connected({ extraHeaders: { cookie } }), await connected({ extraHeaders: { cookie } })]
+  t.equal(await burst(sockets, 3), 5, 'the sockets of one session share its bucket')
+  const other = await connected({ extraHeaders: { cookie: await login() } })
+  t.equal(await burst([other], 1), 1, 'another session has its own')
+  t.equal(handled(), 6)
+  const failures = logs.filter((line) => /keyGenerator/.test(line.msg))
+  t.equal(failures.length, 7, 'each event is logged')
+  t.match(failures[0], { level: 50, event: 'send', err: { message: 'no key today' } })
+  t.match(failures[1], { level: 50, event: 'send', got: 'an empty string' })
+  t.match(failures[2], { level: 50, event: 'send', got: 'number' })
 })
