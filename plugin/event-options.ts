@@ -11,8 +11,13 @@ export interface EventsOptions {
   preHandler?: Hooks<PreHandlerHook>
   /** Run before every route's own `onError` hooks. @default [] */
   onError?: Hooks<OnErrorHook>
-  /** One limit per socket over all of its routed events (each route may add its own). @default undefined (none) */
+  /** One limit per session over all of its routed events, in every namespace (each route may add its own). @default undefined (none) */
   rateLimit?: RateLimit
+  /**
+   * The key whose buckets a socket's events take from (an IP, a user id); a throw or no string is logged and
+   * the default is used. @default the id of the socket's stored session, else `socket.handshake.address`
+   */
+  keyGenerator?: KeyGenerator
   /** An event with no route and no `socket.on` listener: ignored, or answered with `UNKNOWN_EVENT`. @default 'ignore' */
   unknownEvent?: 'ignore' | 'reply'
   /** The event that carries the error of an event sent without an ack. @default 'error' */
@@ -20,6 +25,9 @@ export interface EventsOptions {
   /** Check each handler's reply against the route's ack schema (a mismatch is logged, the client gets `HANDLER_ERROR`). @default true */
   validateAck?: boolean
 }
+
+/** Gives the key whose rate-limit buckets a socket's events take from (`events.keyGenerator`). */
+export type KeyGenerator = (socket: Socket) => string
 
 /** A hook as the plugin calls it: returns a promise, or nothing when it finished synchronously. */
 export type Hook = (socket: Socket, value: unknown, event: string) => unknown
@@ -29,6 +37,7 @@ export interface ResolvedEvents {
   preHandler: Hook[]
   onError: Hook[]
   rateLimit: RateLimit | undefined
+  keyGenerator: KeyGenerator | undefined
   unknownEvent: 'ignore' | 'reply'
   errorEvent: string
   validateAck: boolean
@@ -66,7 +75,7 @@ export function rateLimit (value: unknown, name: string, bad: Bad): RateLimit | 
   return { max, timeWindow } as RateLimit
 }
 
-const known = new Set(['preHandler', 'onError', 'rateLimit', 'unknownEvent', 'errorEvent', 'validateAck'])
+const known = new Set(['preHandler', 'onError', 'rateLimit', 'keyGenerator', 'unknownEvent', 'errorEvent', 'validateAck'])
 
 /** Checks the `events` option and fills in defaults. */
 export function resolveEvents (value: unknown, bad: Bad): ResolvedEvents {
@@ -79,10 +88,13 @@ export function resolveEvents (value: unknown, bad: Bad): ResolvedEvents {
   if (unknownEvent !== 'ignore' && unknownEvent !== 'reply') bad('option "events.unknownEvent" must be "ignore" or "reply"')
   if (typeof errorEvent !== 'string' || errorEvent.length === 0) bad('option "events.errorEvent" must be a non-empty string')
   if (typeof validateAck !== 'boolean') bad('option "events.validateAck" must be a boolean')
+  const { keyGenerator } = events
+  if (keyGenerator !== undefined && typeof keyGenerator !== 'function') bad('option "events.keyGenerator" must be a function (socket) => string')
   return {
     preHandler: hooks(events.preHandler, 'events.preHandler', bad),
     onError: hooks(events.onError, 'events.onError', bad),
     rateLimit: rateLimit(events.rateLimit, 'events.rateLimit', bad),
+    keyGenerator: keyGenerator as KeyGenerator | undefined,
     unknownEvent,
     errorEvent,
     validateAck

@@ -8,6 +8,7 @@ import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { interceptHttp } from './http-saves.js'
 import { Lifecycle } from './lifecycle.js'
 import type { Context } from './live-sessions.js'
+import { Buckets } from './rate-limit.js'
 import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
 import { event, inheritRoutes, kRouting, type RoutedNamespace, type RoutedServer } from './routes.js'
@@ -66,7 +67,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   const connection = onConnection(c)
 
   // Event routes: `io.event()` for the main namespace, `io.of(name).event()` for any other (dynamic ones too).
-  ;(io as unknown as RoutedServer)[kRouting] = { events: options.events, log: fastify.log }
+  ;(io as unknown as RoutedServer)[kRouting] = { events: options.events, log: fastify.log, buckets: new Buckets() }
   ;(Object.getPrototypeOf(io.sockets) as { event: typeof event }).event = event
   io.event = function (this: Server, ...args: unknown[]) {
     return (this.sockets.event as (...a: unknown[]) => unknown)(...args)
@@ -114,6 +115,6 @@ export { ClientCodes, type ClientCode, type RefusalData, type ValidationIssue } 
 export type { OriginCheck, SocketSessionOptions } from './options.js'
 export type { HandshakeData, SessionErrorPayload } from './types.js'
 export { EventError, EventErrorCodes, type EventErrorBody, type EventErrorCode, type EventErrorMessage, type EventErrorReply } from './event-error.js'
-export type { EventsOptions } from './event-options.js'
+export type { EventsOptions, KeyGenerator } from './event-options.js'
 export type { RateLimit } from './rate-limit.js'
 export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck } from './route-types.js'

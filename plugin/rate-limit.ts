@@ -1,40 +1,74 @@
-import type { Socket } from 'socket.io'
-
-// ---- Per-socket token buckets ----
+// ---- Token buckets by key, one store per registration ----
 
 /** A rate limit: at most `max` events at once, refilled at `max` per `timeWindow` ms (a token bucket). */
 export interface RateLimit {
-  /** The bucket's size: the burst a socket may send at once, and how many events each window refills. */
+  /** The bucket's size: the burst a session may send at once, and how many events each window refills. */
   max: number
   /** The window, in ms, over which `max` events are refilled. */
   timeWindow: number
 }
 
-/** One socket's bucket for one limit. */
+/** One key's bucket for one limit. */
 interface Bucket { tokens: number, at: number }
 
-/** A socket's buckets, made on its first limited event (sockets without limits carry none). */
-const kBuckets = Symbol('fastify-socket.io-session.buckets')
+/** Below this many keys the store is not swept. */
+const SWEEP_FLOOR = 1024
 
-interface LimitedSocket extends Socket { [kBuckets]?: Map<RateLimit, Bucket> }
+/** Whether a bucket would be full again by `now` (a full bucket is the same as none). */
+function refilled (bucket: Bucket, limit: RateLimit, now: number): boolean {
+  return bucket.tokens + (now - bucket.at) * (limit.max / limit.timeWindow) >= limit.max
+}
+
+/** Whether every bucket of a key would be full again by `now`. */
+function allRefilled (buckets: Map<RateLimit, Bucket>, now: number): boolean {
+  for (const [limit, bucket] of buckets) if (!refilled(bucket, limit, now)) return false
+  return true
+}
 
 /**
- * Takes one token from the socket's bucket for `limit`: 0 when the event may run, else the ms until a token
- * is back. Each limit object is its own bucket (a route's, or the global one).
+ * The buckets of one registration, by key (a session, an address, or the `keyGenerator`'s key): they outlive
+ * sockets, so a reconnect does not refill them. A key's buckets are made with its first limited event, and
+ * dropped once they would all be full again, by a sweep each time the number of keys has doubled.
  */
-export function take (socket: Socket, limit: RateLimit, now: number): number {
-  const buckets = ((socket as LimitedSocket)[kBuckets] ??= new Map())
-  let bucket = buckets.get(limit)
-  if (bucket === undefined) {
-    bucket = { tokens: limit.max, at: now }
-    buckets.set(limit, bucket)
+export class Buckets {
+  private readonly keys = new Map<string, Map<RateLimit, Bucket>>()
+  /** The number of keys at which the next new key sweeps first. */
+  private sweepAt = SWEEP_FLOOR
+
+  /** How many keys hold buckets. */
+  get size (): number {
+    return this.keys.size
   }
-  const rate = limit.max / limit.timeWindow
-  bucket.tokens = Math.min(limit.max, bucket.tokens + (now - bucket.at) * rate)
-  bucket.at = now
-  if (bucket.tokens >= 1) {
-    bucket.tokens -= 1
-    return 0
+
+  /**
+   * Takes one token from the key's bucket for `limit`: 0 when the event may run, else the ms until a token
+   * is back. Each limit object is its own bucket (a route's, or the global one).
+   */
+  take (key: string, limit: RateLimit, now: number): number {
+    let buckets = this.keys.get(key)
+    if (buckets === undefined) {
+      if (this.keys.size >= this.sweepAt) this.sweep(now)
+      buckets = new Map()
+      this.keys.set(key, buckets)
+    }
+    let bucket = buckets.get(limit)
+    if (bucket === undefined) {
+      bucket = { tokens: limit.max, at: now }
+      buckets.set(limit, bucket)
+    }
+    const rate = limit.max / limit.timeWindow
+    bucket.tokens = Math.min(limit.max, bucket.tokens + (now - bucket.at) * rate)
+    bucket.at = now
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1
+      return 0
+    }
+    return Math.ceil((1 - bucket.tokens) / rate)
   }
-  return Math.ceil((1 - bucket.tokens) / rate)
+
+  /** Drops the keys whose buckets would all be full again; the next sweep waits until the keys have doubled. */
+  private sweep (now: number): void {
+    for (const [key, buckets] of this.keys) if (allRefilled(buckets, now)) this.keys.delete(key)
+    this.sweepAt = Math.max(SWEEP_FLOOR, this.keys.size * 2)
+  }
 }

@@ -2,8 +2,8 @@ import type { Socket } from 'socket.io'
 import { isThenable, notify, sendAck } from './autosave.js'
 import { FST_SIO_SESSION_BACKLOG } from './errors.js'
 import { EventError } from './event-error.js'
+import { limitKey } from './limit-key.js'
 import { MAX_WAITING, type LiveSession } from './live-sessions.js'
-import { take } from './rate-limit.js'
 import { kRouting, serverOf, type Route, type Routing } from './routes.js'
 import { issuesOf } from './schemas.js'
 
@@ -31,9 +31,10 @@ class RouteCall {
   start (args: unknown[]): void {
     const { limits } = this.route
     if (limits.length > 0) {
+      const key = limitKey(this.route, this.socket, this.live)
       const now = Date.now()
       for (const limit of limits) {
-        const wait = take(this.socket, limit, now)
+        const wait = this.route.routing.buckets.take(key, limit, now)
         if (wait > 0) return this.refuse(new EventError('RATE_LIMITED', undefined, { retryAfter: wait }))
       }
     }

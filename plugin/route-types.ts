@@ -38,7 +38,7 @@ export interface EventRouteOptions<S = Socket, P extends TSchema | undefined = T
   preHandler?: Hooks<PreHandlerHook<S, PayloadOf<P>>>
   /** Run after the global `onError` hooks. */
   onError?: Hooks<OnErrorHook<S>>
-  /** This event's own limit per socket (on top of the global one). @default undefined (none) */
+  /** This event's own limit per session (on top of the global one). @default undefined (none) */
   rateLimit?: RateLimit
   /** Let binary data (Buffers) through to the schema; refused with `INVALID_PAYLOAD` otherwise. @default false */
   allowBinary?: boolean

@@ -3,7 +3,7 @@ import type { Namespace } from 'socket.io'
 import type { TSchema } from 'typebox'
 import { FST_SIO_SESSION_BAD_ROUTE } from './errors.js'
 import { hooks, rateLimit, type Hook, type ResolvedEvents } from './event-options.js'
-import type { RateLimit } from './rate-limit.js'
+import type { Buckets, RateLimit } from './rate-limit.js'
 import type { EventRoute } from './route-types.js'
 import { compile, inspect, issuesOf, refused, type Checked, type Validator } from './schemas.js'
 
@@ -14,8 +14,8 @@ export const kRoutes = Symbol('fastify-socket.io-session.routes')
 /** What the routes of a Socket.IO server share (set on the server when the plugin is registered). */
 export const kRouting = Symbol('fastify-socket.io-session.routing')
 
-/** What every route of one server shares. */
-export interface Routing { events: ResolvedEvents, log: FastifyBaseLogger }
+/** What every route of one server shares: the `events` option, the log, and the rate-limit buckets. */
+export interface Routing { events: ResolvedEvents, log: FastifyBaseLogger, buckets: Buckets }
 
 /** A Socket.IO server as the routes see it. */
 export interface RoutedServer { [kRouting]?: Routing, parentNsps: Map<unknown, Namespace & { children: Set<Namespace> }> }

@@ -78,7 +78,8 @@ t.test('bad events options', async (t) => {
     [{ events: { validateAck: 'dev' } }, /"events.validateAck" must be a boolean/],
     [{ events: { preHandler: [null] } }, /"events.preHandler" must be a function or an array of functions/],
     [{ events: { onError: {} } }, /"events.onError" must be a function/],
-    [{ events: { rateLimit: { max: 10 } } }, /"events.rateLimit" must be \{ max, timeWindow \}/]
+    [{ events: { rateLimit: { max: 10 } } }, /"events.rateLimit" must be \{ max, timeWindow \}/],
+    [{ events: { keyGenerator: 'ip' } }, /"events.keyGenerator" must be a function \(socket\) => string/]
   ]
   for (const [options, message] of cases) {
     const err = await withApp(options, () => {})

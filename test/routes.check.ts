@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import type { Server, Socket } from 'socket.io'
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client'
 import { Type, type Static } from 'typebox'
-import socketSession, { EventError, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData } from '../plugin/index.js'
+import socketSession, { EventError, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData, type KeyGenerator } from '../plugin/index.js'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 type Expect<T extends true> = T
@@ -48,6 +48,12 @@ export async function server () {
     const checks: [Expect<Equal<typeof socket.data.auth, { token: string }>>] = [true]
     return checks.length
   })
+
+  // The rate-limit key of a socket.
+  const keyGenerator: KeyGenerator = (socket) => String(socket.session.user ?? socket.handshake.address)
+  await Fastify().register(socketSession, { events: { keyGenerator, rateLimit: { max: 10, timeWindow: 1000 } } })
+  // @ts-expect-error a key is a string
+  await Fastify().register(socketSession, { events: { keyGenerator: (socket: Socket) => socket.handshake.issued } })
 
   type Routes = typeof chat | typeof ping | typeof whoami | typeof quiet
   const checks: [
