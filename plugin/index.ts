@@ -9,6 +9,7 @@ import type { Context } from './live-sessions.js'
 import { kMergeSave, type MergeSave } from './redis-store.js'
 import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
+import { readOwnOrigin } from './own-origin.js'
 import { event, inheritRoutes, kRouting, type RoutedNamespace, type RoutedServer } from './routes.js'
 import { compileCheck } from './schemas.js'
 import { readSessionInternals } from './session-internals.js'
@@ -26,6 +27,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     throw new FST_SIO_SESSION_NO_SOCKETIO(io === undefined ? 'is missing' : 'is not a Socket.IO server')
   }
   const internals = readSessionInternals(fastify)
+  const ownOrigin = readOwnOrigin(fastify)
   const live = new LiveSessions()
   const store = internals.store as typeof internals.store & { [kMergeSave]?: MergeSave }
   const shared: Context = {
@@ -47,6 +49,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
   const c: ConnectContext = {
     options,
     internals: { ...internals, store: watched.raw },
+    ownOrigin,
     log: fastify.log,
     parseCookie: fastify.parseCookie,
     checkAuth: options.auth && compileCheck('auth', options.auth, false),

@@ -70,3 +70,14 @@ t.test('no Origin: allowed by default, refused with allowMissingOrigin: false', 
   t.equal(err.data.code, 'ORIGIN_NOT_ALLOWED')
   t.ok(await strict.connected({ extraHeaders: { origin: strict.url } }))
 })
+
+t.test('the server\'s own origin is its scheme, host and port', async (t) => {
+  const { url, connected } = await startApp(t, { setup: whoami })
+  const { port } = new URL(url)
+  t.ok(await connected({ extraHeaders: { origin: url } }))
+  t.ok(await connected({ extraHeaders: { origin: `HTTP://127.0.0.1:${port}/` } }), 'compared as origins')
+  for (const origin of [`https://127.0.0.1:${port}`, 'http://127.0.0.1', `http://localhost:${port}`]) {
+    const err: any = await connected({ extraHeaders: { origin } }).catch((e) => e)
+    t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', origin)
+  }
+})
