@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Namespace, Server } from 'socket.io'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { wrapNamespace } from './dispatch.js'
+import { engineOriginCheck } from './engine-origin.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { Lifecycle } from './lifecycle.js'
 import type { Context } from './live-sessions.js'
@@ -23,7 +24,7 @@ import './types.js'
 async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSessionOptions): Promise<void> {
   const options = resolveOptions(opts)
   const io = fastify.io as Server | undefined
-  if (typeof io?.use !== 'function' || typeof io.engine?.close !== 'function') {
+  if (typeof io?.use !== 'function' || typeof io.engine?.close !== 'function' || typeof io.engine.use !== 'function') {
     throw new FST_SIO_SESSION_NO_SOCKETIO(io === undefined ? 'is missing' : 'is not a Socket.IO server')
   }
   const internals = readSessionInternals(fastify)
@@ -59,6 +60,8 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     SocketSession: socketSessionClass(internals.Session, internals.hashKey)
   }
   const middleware = sessionMiddleware(c)
+  // Every HTTP request of every connection, before Engine.IO handles it.
+  io.engine.use(engineOriginCheck({ io, ownOrigin, allowJsonp: options.allowJsonp, log: fastify.log }))
   const connection = onConnection(c)
 
   // Event routes: `io.event()` for the main namespace, `io.of(name).event()` for any other (dynamic ones too).

@@ -52,6 +52,14 @@ export function handshakeOrigin (req: IncomingMessage, ownOrigin: OwnOrigin): Re
   return holder[kOrigin]
 }
 
+/**
+ * Whether a later request of a connection may go on: from the server's own origin, or from where the request that
+ * opened it came (a connection opened from a malformed origin goes on, to be refused by the socket's own check).
+ */
+export function sameAsOpened (now: RequestOrigin, opened: RequestOrigin): boolean {
+  return now.origin === now.own || now.origin === opened.origin
+}
+
 // ---- Origin check of a socket (cross-site WebSocket hijacking) ----
 
 /**

@@ -28,9 +28,11 @@ for (const transport of ['websocket', 'polling'] as const) {
 
 t.test('null, malformed, other-scheme and listed-twice origins are refused', async (t) => {
   const { url, connected } = await startApp(t, { setup: whoami })
-  for (const origin of ['null', 'not a url', 'file:///etc/passwd', `${url}, https://evil.example`, 'http://127.0.0.1.evil.example']) {
-    const err: any = await connected({ extraHeaders: { origin } }).catch((e) => e)
-    t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', origin)
+  for (const transport of ['websocket', 'polling'] as const) {
+    for (const origin of ['null', 'not a url', 'file:///etc/passwd', `${url}, https://evil.example`, 'http://127.0.0.1.evil.example']) {
+      const err: any = await connected({ transports: [transport], extraHeaders: { origin } }).catch((e) => e)
+      t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', `${origin} (${transport})`)
+    }
   }
 })
 

@@ -86,6 +86,7 @@ t.test('bad options', async (t) => {
     [{ requireSession: 'yes' }, /"requireSession" must be a boolean/],
     [{ autoSave: 1 }, /"autoSave" must be a boolean/],
     [{ allowMissingOrigin: null }, /"allowMissingOrigin" must be a boolean/],
+    [{ allowJsonp: 'no' }, /"allowJsonp" must be a boolean/],
     [{ cookieName: '' }, /"cookieName" must be a non-empty string/],
     [{ cookiePrefix: 3 }, /"cookiePrefix" must be a string/],
     [{ errorEvent: {} }, /"errorEvent" must be a non-empty string/],
