@@ -32,6 +32,13 @@ export const FST_SIO_SESSION_UNSUPPORTED_SESSION = createError(
   500
 )
 
+/** The installed Fastify does not expose the request getters the origin check reads. */
+export const FST_SIO_SESSION_UNSUPPORTED_FASTIFY = createError(
+  'FST_SIO_SESSION_UNSUPPORTED_FASTIFY',
+  'fastify-socket.io-session: the running Fastify is not supported (its Request class lacks the protocol and host getters); install fastify@5',
+  500
+)
+
 // ---- Session method errors (rejected by socket.session methods) ----
 
 /** The session was destroyed (or expired) in the store; it will not be written again. */

@@ -4,6 +4,7 @@ import { Refusal, type ClientCode, type ValidationIssue } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { originAllowed } from './origin.js'
 import { applicationQuery, type HandshakeCheck } from './schemas.js'
+import type { OwnOrigin } from './own-origin.js'
 import type { SessionInternals } from './session-internals.js'
 import { expired, type Store, type Stored } from './store.js'
 
@@ -15,6 +16,8 @@ export interface HandshakeContext {
   internals: SessionInternals
   /** The session store, every call timed. */
   store: Store
+  /** The server's own origin as a request reached it. */
+  ownOrigin: OwnOrigin
   log: FastifyBaseLogger
   parseCookie: (header: string) => Record<string, string | undefined>
   checkAuth: HandshakeCheck | undefined
@@ -71,7 +74,7 @@ function checkData (socket: Socket, key: 'auth' | 'query', check: HandshakeCheck
 export async function runHandshake (h: HandshakeContext, socket: Socket): Promise<Refusal | Accepted | undefined> {
   let allowed: boolean
   try {
-    allowed = await originAllowed(socket, h.options)
+    allowed = await originAllowed(socket, h.options, h.ownOrigin)
   } catch (err) {
     h.log.error({ err }, 'fastify-socket.io-session: the allowedOrigins function threw')
     allowed = false

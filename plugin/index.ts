@@ -4,6 +4,7 @@ import type { Namespace, Server } from 'socket.io'
 import { quietAdapterClose } from './adapter-close.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './connect.js'
 import { wrapNamespace } from './dispatch.js'
+import { engineOriginCheck } from './engine-origin.js'
 import { FST_SIO_SESSION_NO_SOCKETIO } from './errors.js'
 import { interceptHttp } from './http-saves.js'
 import { Lifecycle } from './lifecycle.js'
@@ -11,6 +12,7 @@ import type { Context } from './live-sessions.js'
 import { Buckets } from './rate-limit.js'
 import { LiveSessions } from './registry.js'
 import { resolveOptions, type SocketSessionOptions } from './options.js'
+import { readOwnOrigin } from './own-origin.js'
 import { event, inheritRoutes, kRouting, type RoutedNamespace, type RoutedServer } from './routes.js'
 import { compileCheck } from './schemas.js'
 import { readSessionInternals } from './session-internals.js'
@@ -24,10 +26,11 @@ import './types.js'
 async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSessionOptions): Promise<void> {
   const options = resolveOptions(opts)
   const io = fastify.io as Server | undefined
-  if (typeof io?.use !== 'function' || typeof io.engine?.close !== 'function') {
+  if (typeof io?.use !== 'function' || typeof io.engine?.close !== 'function' || typeof io.engine.use !== 'function') {
     throw new FST_SIO_SESSION_NO_SOCKETIO(io === undefined ? 'is missing' : 'is not a Socket.IO server')
   }
   const internals = readSessionInternals(fastify)
+  const ownOrigin = readOwnOrigin(fastify)
   const live = new LiveSessions()
   // The plugin's own calls: timed, and past the watch below.
   const store = timedStore(internals.store, options.storeTimeout)
@@ -55,6 +58,7 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     options,
     internals,
     store,
+    ownOrigin,
     log: fastify.log,
     parseCookie: fastify.parseCookie,
     checkAuth: options.auth && compileCheck('auth', options.auth, false),
@@ -64,6 +68,8 @@ async function fastifySocketIoSession (fastify: FastifyInstance, opts: SocketSes
     SocketSession: socketSessionClass(internals.Session, internals.hashKey)
   }
   const middleware = sessionMiddleware(c)
+  // Every HTTP request of every connection, before Engine.IO handles it.
+  io.engine.use(engineOriginCheck({ io, ownOrigin, allowJsonp: options.allowJsonp, log: fastify.log }))
   const connection = onConnection(c)
 
   // Event routes: `io.event()` for the main namespace, `io.of(name).event()` for any other (dynamic ones too).

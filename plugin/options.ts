@@ -5,7 +5,7 @@ import { resolveEvents, type EventsOptions, type ResolvedEvents } from './event-
 
 // ---- Public options ----
 
-/** Decides whether a handshake's `Origin` is allowed, beyond the server's own origin. */
+/** Decides whether a connection's origin is allowed, beyond the server's own origin. */
 export type OriginCheck = (origin: string, socket: Socket) => boolean | Promise<boolean>
 
 /** Options of fastify-socket.io-session. */
@@ -24,8 +24,13 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
   cookiePrefix?: string
   /** Origins allowed besides the server's own: exact origins (`'https://app.example.com'`) or a function. @default [] */
   allowedOrigins?: string[] | OriginCheck
-  /** Allow handshakes without an `Origin` header (non-browser clients). @default true */
+  /**
+   * Allow connections without an origin: no `Origin` header and no fetch metadata (non-browser clients), or a URL
+   * the user typed (`Sec-Fetch-Site: none`). @default true
+   */
   allowMissingOrigin?: boolean
+  /** Allow Engine.IO's JSONP polling (a `j` query parameter); the origin checks still apply. @default false */
+  allowJsonp?: boolean
   /** The event a socket receives when its session could not be saved, or ended (logout, expiry). @default 'session:error' */
   errorEvent?: string
   /** Socket events extend the session's expiry, as HTTP requests do; match @fastify/session's `rolling`. @default true */
@@ -52,6 +57,7 @@ export interface ResolvedOptions {
   cookiePrefix: string
   allowedOrigins: OriginCheck
   allowMissingOrigin: boolean
+  allowJsonp: boolean
   errorEvent: string
   rolling: boolean
   touchAfter: number
@@ -121,7 +127,7 @@ function origins (value: unknown): OriginCheck {
 }
 
 // Fastify's own register options may arrive here too; they are not ours to refuse.
-const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval', 'storeTimeout', 'events'])
+const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'allowJsonp', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval', 'storeTimeout', 'events'])
 
 /** Checks the user's options and fills in defaults; throws FST_SIO_SESSION_BAD_OPTION naming the fix. */
 export function resolveOptions (input: unknown): ResolvedOptions {
@@ -139,6 +145,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     cookiePrefix: text(options, 'cookiePrefix', '', true),
     allowedOrigins: origins(options.allowedOrigins),
     allowMissingOrigin: flag(options, 'allowMissingOrigin', true),
+    allowJsonp: flag(options, 'allowJsonp', false),
     errorEvent: text(options, 'errorEvent', 'session:error', false),
     rolling: flag(options, 'rolling', true),
     touchAfter: interval(options, 'touchAfter', 60_000),

@@ -1,28 +1,75 @@
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'socket.io'
 import type { ResolvedOptions } from './options.js'
+import type { OwnOrigin } from './own-origin.js'
 
-// ---- Origin check (cross-site WebSocket hijacking) ----
+// ---- A request's effective origin ----
 
-/** An http(s) origin, parsed; undefined for anything else (`null`, garbage, other schemes). */
-function parseOrigin (origin: string): URL | undefined {
+/** No origin: a non-browser client (no Origin, no fetch metadata), or a URL the user typed (`Sec-Fetch-Site: none`). */
+export const NO_ORIGIN = Symbol('no origin')
+/** An Origin header that is not one http(s) origin: `null`, garbage, other schemes, a repeated header. */
+export const BAD_ORIGIN = Symbol('malformed origin')
+/** No Origin header, and fetch metadata says a page of another origin sent it (a script tag, a no-cors request). */
+export const OTHER_ORIGIN = Symbol('another origin without Origin')
+
+/** Where a request comes from: an http(s) origin such as `https://app.example.com`, or one of the symbols above. */
+export type EffectiveOrigin = string | typeof NO_ORIGIN | typeof BAD_ORIGIN | typeof OTHER_ORIGIN
+
+/** A request's effective origin, and the server's own origin as that request reached it. */
+export interface RequestOrigin { origin: EffectiveOrigin, own: string | undefined }
+
+/** Where the effective origin of a connection's first request is kept (Engine.IO keeps that request as `conn.request`). */
+const kOrigin = Symbol('fastify-socket.io-session.origin')
+
+/** An http(s) origin, normalized; undefined for anything else (`null`, garbage, other schemes). */
+function parseOrigin (origin: string): string | undefined {
   try {
     const url = new URL(origin)
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined
   } catch {
     return undefined
   }
 }
 
 /**
- * Whether the handshake's Origin may open a socket: absent (per `allowMissingOrigin`), the server's own
- * host (the `Host` header), or allowed by `allowedOrigins`. Repeated, `null` and malformed origins are refused.
+ * The Origin header when there is one. Without it, fetch metadata (sent by browsers to https and localhost
+ * addresses) tells a same-origin request (the own origin) and a typed URL (no origin) from a page of another origin.
  */
-export async function originAllowed (socket: Socket, options: ResolvedOptions): Promise<boolean> {
-  const origin = socket.handshake.headers.origin
-  if (origin === undefined) return options.allowMissingOrigin
+export function requestOrigin (req: IncomingMessage, ownOrigin: OwnOrigin): RequestOrigin {
+  const own = ownOrigin(req)
+  const { origin } = req.headers
   // Node joins a repeated Origin header into one string ("a, b"), which parses as no origin.
-  const url = parseOrigin(String(origin))
-  if (url === undefined) return false
-  if (url.host === socket.handshake.headers.host?.toLowerCase()) return true
-  return (await options.allowedOrigins(url.origin, socket)) === true
+  if (origin !== undefined) return { origin: parseOrigin(origin) ?? BAD_ORIGIN, own }
+  const site = req.headers['sec-fetch-site']
+  if (site === undefined || site === 'none') return { origin: NO_ORIGIN, own }
+  return { origin: site === 'same-origin' ? own ?? BAD_ORIGIN : OTHER_ORIGIN, own }
+}
+
+/** The effective origin of a connection's first request, worked out once and kept on that request. */
+export function handshakeOrigin (req: IncomingMessage, ownOrigin: OwnOrigin): RequestOrigin {
+  const holder = req as IncomingMessage & { [kOrigin]?: RequestOrigin }
+  holder[kOrigin] ??= requestOrigin(req, ownOrigin)
+  return holder[kOrigin]
+}
+
+/**
+ * Whether a later request of a connection may go on: from the server's own origin, or from where the request that
+ * opened it came (a connection opened from a malformed origin goes on, to be refused by the socket's own check).
+ */
+export function sameAsOpened (now: RequestOrigin, opened: RequestOrigin): boolean {
+  return now.origin === now.own || now.origin === opened.origin
+}
+
+// ---- Origin check of a socket (cross-site WebSocket hijacking) ----
+
+/**
+ * Whether the connection's origin may open a socket: none (per `allowMissingOrigin`), the server's own origin
+ * (scheme, host and port), or allowed by `allowedOrigins`. Malformed origins are refused.
+ */
+export async function originAllowed (socket: Socket, options: ResolvedOptions, ownOrigin: OwnOrigin): Promise<boolean> {
+  const { origin, own } = handshakeOrigin(socket.request, ownOrigin)
+  if (origin === NO_ORIGIN) return options.allowMissingOrigin
+  if (typeof origin !== 'string') return false
+  if (origin === own) return true
+  return (await options.allowedOrigins(origin, socket)) === true
 }

@@ -40,3 +40,11 @@ for (const transport of ['websocket', 'polling'] as const) {
     t.equal(await call(anonymous, 'auto'), true, 'an empty session on a TLS socket has a secure cookie')
   })
 }
+
+t.test('an http page is not the https server\'s own origin', async (t) => {
+  const { url, connected } = await startApp(t, { fastify: { https: { key, cert: ca } } as any })
+  const { port } = new URL(url)
+  t.ok(await connected({ extraHeaders: { origin: url }, ca } as any), url)
+  const err: any = await connected({ extraHeaders: { origin: `http://127.0.0.1:${port}` }, ca } as any).catch((e) => e)
+  t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', `http://127.0.0.1:${port}`)
+})

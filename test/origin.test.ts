@@ -28,9 +28,11 @@ for (const transport of ['websocket', 'polling'] as const) {
 
 t.test('null, malformed, other-scheme and listed-twice origins are refused', async (t) => {
   const { url, connected } = await startApp(t, { setup: whoami })
-  for (const origin of ['null', 'not a url', 'file:///etc/passwd', `${url}, https://evil.example`, 'http://127.0.0.1.evil.example']) {
-    const err: any = await connected({ extraHeaders: { origin } }).catch((e) => e)
-    t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', origin)
+  for (const transport of ['websocket', 'polling'] as const) {
+    for (const origin of ['null', 'not a url', 'file:///etc/passwd', `${url}, https://evil.example`, 'http://127.0.0.1.evil.example']) {
+      const err: any = await connected({ transports: [transport], extraHeaders: { origin } }).catch((e) => e)
+      t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', `${origin} (${transport})`)
+    }
   }
 })
 
@@ -69,4 +71,15 @@ t.test('no Origin: allowed by default, refused with allowMissingOrigin: false', 
   const err: any = await strict.connected().catch((e) => e)
   t.equal(err.data.code, 'ORIGIN_NOT_ALLOWED')
   t.ok(await strict.connected({ extraHeaders: { origin: strict.url } }))
+})
+
+t.test('the server\'s own origin is its scheme, host and port', async (t) => {
+  const { url, connected } = await startApp(t, { setup: whoami })
+  const { port } = new URL(url)
+  t.ok(await connected({ extraHeaders: { origin: url } }))
+  t.ok(await connected({ extraHeaders: { origin: `HTTP://127.0.0.1:${port}/` } }), 'compared as origins')
+  for (const origin of [`https://127.0.0.1:${port}`, 'http://127.0.0.1', `http://localhost:${port}`]) {
+    const err: any = await connected({ extraHeaders: { origin } }).catch((e) => e)
+    t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', origin)
+  }
 })

@@ -87,3 +87,15 @@ t.test('a recovered socket whose session was destroyed while it was away is told
   t.equal(await gone, 'io server disconnect', 'a server-side disconnect: the client does not reconnect by itself')
   t.same(answered, [], 'the event sent during recovery never reached a listener')
 })
+
+t.test('a recovered socket is checked for its origin too: a foreign one is told why and disconnected', async (t) => {
+  const { login, connected } = await startApp(t, { io: recovery, setup: handlers })
+  const cookie = await login({ user: 'ada' })
+  const socket = await recoverable(connected, cookie)
+  const told = next(socket, 'session:error')
+  // The next connection of the same client comes from another origin.
+  socket.io.opts.extraHeaders = { cookie, origin: 'https://evil.example' }
+  socket.io.engine.close()
+  t.same(await told, { code: 'ORIGIN_NOT_ALLOWED', message: 'origin not allowed' })
+  t.equal(socket.recovered, true, 'Socket.IO recovered it without its middlewares')
+})

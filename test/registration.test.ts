@@ -59,11 +59,34 @@ t.test('an unsupported session plugin', async (t) => {
   }
 })
 
+t.test('a Fastify whose Request class lacks the protocol and host getters', async (t) => {
+  const changes: Array<(app: any, key: symbol) => void> = [
+    (app, key) => { delete app[key] },
+    (app, key) => { app[key] = undefined },
+    (app, key) => { app[key] = class Request {} },
+    (app, key) => { app[key] = class Request { get protocol (): string { throw new Error('no raw socket') } } }
+  ]
+  for (const change of changes) {
+    const err = await registrationError(async (app) => {
+      await app.register(cookie)
+      await app.register(session, { secret: SECRET })
+      await app.register(socketio.default)
+      // Changed just before the plugin: Fastify itself reads the class while registering encapsulated plugins.
+      await app.register(fp(async (app: any) => {
+        change(app, Object.getOwnPropertySymbols(app).find((symbol) => symbol.description === 'fastify.Request') as symbol)
+      }))
+      await app.register(socketSession)
+    })
+    t.match(err, { code: 'FST_SIO_SESSION_UNSUPPORTED_FASTIFY', message: /install fastify@5/ })
+  }
+})
+
 t.test('bad options', async (t) => {
   const cases: Array<[unknown, RegExp]> = [
     [{ requireSession: 'yes' }, /"requireSession" must be a boolean/],
     [{ autoSave: 1 }, /"autoSave" must be a boolean/],
     [{ allowMissingOrigin: null }, /"allowMissingOrigin" must be a boolean/],
+    [{ allowJsonp: 'no' }, /"allowJsonp" must be a boolean/],
     [{ cookieName: '' }, /"cookieName" must be a non-empty string/],
     [{ cookiePrefix: 3 }, /"cookiePrefix" must be a string/],
     [{ errorEvent: {} }, /"errorEvent" must be a non-empty string/],
