@@ -136,3 +136,24 @@ export async function idleMemory (server, cookies) {
     await waitForClients(server, 0)
   }
 }
+
+/**
+ * Requests per second, store writes and server CPU time (µs) per request of `GET /page`, a route that reads the
+ * session: one HTTP client per cookie, each sending its requests one after another, `total` in all.
+ */
+export async function pages (server, cookies, total) {
+  const each = Math.ceil(total / cookies.length)
+  const before = await server.stats()
+  const start = performance.now()
+  await Promise.all(cookies.map(async (cookie) => {
+    for (let i = 0; i < each; i++) {
+      const response = await fetch(`${server.url}/page`, { headers: { cookie } })
+      const body = await response.json()
+      if (response.status !== 200 || body.user !== 'bench') throw new Error(`${server.variant}: GET /page answered ${response.status} ${JSON.stringify(body)}`)
+    }
+  }))
+  const elapsed = seconds(start)
+  const after = await server.stats()
+  const requests = each * cookies.length
+  return { rate: requests / elapsed, writes: (after.writes - before.writes) / requests, cpu: (after.cpu - before.cpu) / requests }
+}

@@ -20,11 +20,14 @@ const rows = [
   ['handshakes/s', 'handshakes', integer],
   ['read acks/s', 'read', integer],
   ['write acks/s', 'write', integer],
+  ['HTTP page requests/s', 'http', integer],
   ['store writes per read', 'readWrites', decimal],
   ['store writes per write', 'writeWrites', decimal],
+  ['store writes per HTTP request', 'httpWrites', decimal],
   ['server CPU µs per handshake', 'handshakeCpu', integer],
   ['server CPU µs per read', 'readCpu', integer],
   ['server CPU µs per write', 'writeCpu', integer],
+  ['server CPU µs per HTTP request', 'httpCpu', integer],
   ['bytes per idle socket', 'memory', integer]
 ]
 
@@ -69,6 +72,7 @@ export function printRatios (results) {
     ratio('handshakes/s, plugin / recipe', 'recipe', 'handshakes', 0.9),
     ratio('read acks/s, plugin / bare', 'bare', 'read', 0.95),
     ratio('write acks/s, plugin / recipe', 'recipe', 'write', 0.8),
+    ratio('HTTP page requests/s, plugin / @fastify/session alone', 'recipe', 'http', 0.9),
     ['bytes per idle socket, plugin - bare', bytes(extra), range(extras, bytes), '≤ +2,048 B', extra <= 2048]
   ]
   const widths = [0, 1, 2, 3].map((i) => Math.max(...lines.map((l) => l[i].length)))
@@ -93,6 +97,7 @@ export function printRedisRatios (results) {
   const lines = [
     ratio('handshakes/s, plugin / recipe', 'handshakes', false),
     ratio('write acks/s, plugin / recipe', 'write', false),
+    ratio('HTTP page requests/s, plugin / @fastify/session on connect-redis', 'http', false),
     ratio('server CPU per handshake, recipe / plugin', 'handshakeCpu', true),
     ratio('server CPU per write, recipe / plugin', 'writeCpu', true),
     commands('readWrites', 0),

@@ -1,4 +1,4 @@
-import { acks, handshakes, idleMemory, login } from './load.js'
+import { acks, handshakes, idleMemory, login, pages } from './load.js'
 import { haveRedis, startRedis } from './redis.js'
 import { printRatios, printRedisRatios, printRouteRatio, printTable } from './report.js'
 import { startServer } from './servers.js'
@@ -17,6 +17,7 @@ const HANDSHAKES = 1_000
 const HANDSHAKE_CONCURRENCY = 20
 const ACKS = 20_000
 const ACK_CLIENTS = 50
+const PAGES = 10_000
 const IDLE_SOCKETS = 1_000
 
 /** The throughput measurements of one round; each resolves to named figures. */
@@ -32,6 +33,10 @@ const throughput = {
   async write (server, cookies) {
     const { rate, writes, cpu } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
     return { write: rate, writeWrites: writes, writeCpu: cpu }
+  },
+  async http (server, cookies) {
+    const { rate, writes, cpu } = await pages(server, cookies.slice(0, ACK_CLIENTS), PAGES)
+    return { http: rate, httpWrites: writes, httpCpu: cpu }
   }
 }
 
@@ -151,7 +156,8 @@ async function main () {
     }
   }
   console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(0)} s. Per round and variant: ` +
-    `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients); ` +
+    `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients), ` +
+    `${PAGES} HTTP requests of a page that reads the session (${ACK_CLIENTS} clients); ` +
     `memory with ${IDLE_SOCKETS} idle sockets\n`)
   if (results !== undefined) {
     printTable(results, VARIANTS)

@@ -50,6 +50,8 @@ async function registerSession (app, store) {
     if (process.env.BENCH_CART) request.session.cart = Array.from({ length: Number(process.env.BENCH_CART) }, (_, i) => ({ sku: `sku-${i}`, name: `item ${i}`, qty: i % 5 + 1 }))
     return { ok: true }
   })
+  // A page that reads the session, as most routes do (@fastify/session saves it again: `rolling`).
+  app.get('/page', async (request) => ({ user: request.session.user }))
 }
 
 const variants = {
@@ -58,6 +60,7 @@ const variants = {
     await app.register(socketio)
     closeClientsOnClose(app)
     app.post('/login', async () => ({ ok: true }))
+    app.get('/page', async () => ({ user: 'bench' }))
     app.io.on('connection', (socket) => {
       let count = 0
       socket.on('read', (ack) => ack('bench'))
