@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
-import type { SessionStore } from '@fastify/session'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { MemoryStore, type SessionStore } from '@fastify/session'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { build } from '../example-app/app.js'
 
@@ -91,4 +91,44 @@ export async function until<T> (read: () => T | Promise<T>, ok: (value: T) => bo
     value = await read()
   }
   return value
+}
+
+// ---- A victim and an attacker, for the cross-site tests ----
+
+/** The example app on a memory store, and a browser whose user logged in and clicked the counter once. */
+export interface Victim {
+  app: FastifyInstance
+  url: string
+  store: MemoryStore & { store: Map<string, any> }
+  context: BrowserContext
+  /** The victim's session id. */
+  id: string
+  /** The victim's stored session, as JSON, after the click. */
+  before: string
+}
+
+/** The example app and a logged-in victim who clicked the counter once (its store says `count: 1`). */
+export async function victim (t: Teardown): Promise<Victim> {
+  const store = new MemoryStore() as Victim['store']
+  const { app, url } = await example(t, { store })
+  const context = await browser(t)
+  const page = await context.newPage()
+  await login(page, url, 'Victim')
+  await page.click('#increment')
+  await shows(page, '#count', '1')
+  const id = await sessionId(context) as string
+  const before = JSON.stringify(await until(() => store.store.get(id), (s) => s?.count === 1))
+  await page.close()
+  return { app, url, store, context, id, before }
+}
+
+/**
+ * Another server on 127.0.0.1 serving `html`: same site, another origin, so the browser sends the victim's
+ * cookie along. Resolves to its URL. The browser keeps its connections open: they close with the server.
+ */
+export async function attackerSite (t: Teardown, html: string): Promise<string> {
+  const evil = Fastify({ forceCloseConnections: true })
+  t.teardown(async () => await evil.close())
+  evil.get('/', async (_request, reply) => reply.type('text/html').send(html))
+  return await evil.listen({ host: '127.0.0.1', port: 0 })
 }

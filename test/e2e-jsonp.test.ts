@@ -1,8 +1,6 @@
 import t from 'tap'
-import Fastify from 'fastify'
-import { MemoryStore } from '@fastify/session'
 import type { IncomingMessage } from 'node:http'
-import { browser, example, login, sessionId, shows, until } from './browser.js'
+import { attackerSite, shows, victim } from './browser.js'
 
 // ---- Cross-site requests without an Origin, in a real browser: JSONP script tags and no-cors POSTs ----
 
@@ -46,18 +44,8 @@ const attackPage = (url: string): string => `<!doctype html>
 </script>`
 
 t.test('a page of another origin cannot drive a socket through JSONP script tags and no-cors POSTs', async (t) => {
-  const store = new MemoryStore() as MemoryStore & { store: Map<string, any> }
-  const { app, url } = await example(t, { store })
-  const context = await browser(t)
-
   // The victim is logged in and clicked the counter once.
-  const victim = await context.newPage()
-  await login(victim, url, 'Victim')
-  await victim.click('#increment')
-  await shows(victim, '#count', '1')
-  const id = await sessionId(context)
-  const before = JSON.stringify(await until(() => store.store.get(id as string), (s) => s?.count === 1))
-  await victim.close()
+  const { app, url, store, context, id, before } = await victim(t)
 
   // What the app is sent, and which sockets it accepts for the victim's session.
   const sent: Array<Record<string, string | undefined>> = []
@@ -69,11 +57,8 @@ t.test('a page of another origin cannot drive a socket through JSONP script tags
   const accepted: string[] = []
   app.io.on('connection', (socket) => { accepted.push(socket.session.sessionId) })
 
-  // Another server on 127.0.0.1: same site, other origin, so the browser sends the victim's cookie along.
-  const evil = Fastify({ forceCloseConnections: true })
-  t.teardown(async () => await evil.close())
-  evil.get('/', async (_request, reply) => reply.type('text/html').send(attackPage(url)))
-  const evilUrl = await evil.listen({ host: '127.0.0.1', port: 0 })
+  // Another site's page runs the attack.
+  const evilUrl = await attackerSite(t, attackPage(url))
   t.not(new URL(evilUrl).origin, new URL(url).origin)
 
   const attacker = await context.newPage()
@@ -83,5 +68,5 @@ t.test('a page of another origin cannot drive a socket through JSONP script tags
   t.match(sent[0], { method: 'GET', origin: undefined, site: 'same-site' }, 'the script load carried no Origin')
   t.match(sent[0].cookie, /sessionId=/, 'but the victim\'s cookie: the attack is real')
   t.same(accepted.filter((s) => s === id), [], 'no socket of the victim\'s session was accepted')
-  t.equal(JSON.stringify(store.store.get(id as string)), before, 'the counter did not move')
+  t.equal(JSON.stringify(store.store.get(id)), before, 'the counter did not move')
 })

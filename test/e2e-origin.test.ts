@@ -1,30 +1,14 @@
 import t from 'tap'
-import Fastify from 'fastify'
-import { MemoryStore } from '@fastify/session'
-import { browser, example, login, sessionId, shows, until } from './browser.js'
+import { attackerSite, shows, victim } from './browser.js'
 
 // ---- Cross-site WebSocket hijacking, in a real browser: a page of another origin uses the victim's cookie ----
 
 t.test('5. a page from another origin cannot open a socket with the victim\'s cookies', async (t) => {
-  const store = new MemoryStore() as MemoryStore & { store: Map<string, any> }
-  const { app, url } = await example(t, { store })
-  const context = await browser(t)
-
   // The victim is logged in: the browser holds the session cookie for 127.0.0.1.
-  const victim = await context.newPage()
-  await login(victim, url, 'Victim')
-  await victim.click('#increment')
-  await shows(victim, '#count', '1')
-  const id = await sessionId(context)
-  const before = JSON.stringify(await until(() => store.store.get(id as string), (s) => s?.count === 1))
-  await victim.close()
+  const { app, url, store, context, id, before } = await victim(t)
 
-  // Another server on 127.0.0.1 (same site, other origin: the browser sends the cookie along) serves a page
-  // that connects to the app and tries to act as the victim.
-  // The browser keeps its connections to this server open: close them with the server.
-  const evil = Fastify({ forceCloseConnections: true })
-  t.teardown(async () => await evil.close())
-  evil.get('/', async (_request, reply) => reply.type('text/html').send(`<!doctype html>
+  // Another site's page connects to the app and tries to act as the victim.
+  const evilUrl = await attackerSite(t, `<!doctype html>
 <p id="result">pending</p>
 <script src="${url}/socket.io/socket.io.js"></script>
 <script>
@@ -35,8 +19,7 @@ t.test('5. a page from another origin cannot open a socket with the victim\'s co
     socket.emit('counter:increment')
   })
   socket.on('connect_error', (err) => { result.textContent = 'refused: ' + (err.data ? err.data.code : err.message) })
-</script>`))
-  const evilUrl = await evil.listen({ host: '127.0.0.1', port: 0 })
+</script>`)
   t.not(new URL(evilUrl).origin, new URL(url).origin)
 
   // What the browser sent with the WebSocket handshake.
@@ -51,5 +34,5 @@ t.test('5. a page from another origin cannot open a socket with the victim\'s co
   t.equal(sent[0].origin, new URL(evilUrl).origin, 'the handshake came from the other origin')
   t.match(sent[0].cookie, /sessionId=/, 'with the victim\'s session cookie: the attack is real')
   t.equal(app.io.of('/').sockets.size, 0, 'no socket was accepted')
-  t.equal(JSON.stringify(store.store.get(id as string)), before, 'the session is untouched')
+  t.equal(JSON.stringify(store.store.get(id)), before, 'the session is untouched')
 })
