@@ -1,5 +1,6 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client'
 import { build } from '../example-app/app.js'
 import { startRedis } from './redis-server.js'
@@ -44,8 +45,25 @@ t.test('two nodes of the example app on one Redis', async (t) => {
   t.equal(await reason, 'io server disconnect')
 })
 
+/** Whether nothing listens on 127.0.0.1:`port`. */
+async function free (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/** A port that is free, with the next one free too (the cluster listens on both). */
+async function twoFreePorts (): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    if (await free(port) && await free(port + 1)) return port
+  }
+}
+
 t.test('npm run start:cluster starts two nodes on two ports', async (t) => {
-  const port = 20000 + Math.floor(Math.random() * 20000)
+  const port = await twoFreePorts()
   const child = spawn(process.execPath, ['example-app/cluster.js'], {
     env: { ...process.env, PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -139,17 +139,22 @@ t.test('revalidation takes in a write nobody announced, even while reads overlap
 })
 
 t.test('two writes announced during one read: the next event waits for a second read and sees both', async (t) => {
-  class SlowStore extends MemoryStore {
+  /** Node B's view of the shared sessions: its reads wait while `held` is set. */
+  class HeldStore extends MemoryStore {
+    held: Promise<void> | undefined
+    waiting = 0
     get (id: string, done: any): void {
-      setTimeout(() => super.get(id, done), 80)
+      if (this.held === undefined) return super.get(id, done)
+      this.waiting++
+      void this.held.then(() => super.get(id, done))
     }
   }
-  // Two nodes in one process may share one store object; the adapter carries the messages.
-  const store = new SlowStore()
-  const options = { redis: redis.url, session: { store }, setup: handlers }
-  const a = await startApp(t, options)
+  // Two nodes in one process share the sessions (one Map); the adapter carries the messages.
+  const sessions = new Map()
+  const store = new HeldStore(sessions)
+  const a = await startApp(t, { redis: redis.url, session: { store: new MemoryStore(sessions) }, setup: handlers })
   const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
-  const b = await startApp(t, options)
+  const b = await startApp(t, { redis: redis.url, session: { store }, setup: handlers })
   await hello
   const cookie = await a.login({ user: 'ada' })
   const socket = await b.connected({ extraHeaders: { cookie } })
@@ -157,8 +162,15 @@ t.test('two writes announced during one read: the next event waits for a second 
     let count = 0
     b.app.io.on('fastify-socket.io-session', (kind: string) => { if (kind === 'changed' && ++count === 2) resolve() })
   })
-  await Promise.all([a.http('POST', '/set', cookie, { first: 1 }), a.http('POST', '/set', cookie, { second: 2 })])
+  // B's read after the first announcement is held until the second has arrived too.
+  let release = (): void => {}
+  store.held = new Promise((resolve) => { release = resolve })
+  await a.http('POST', '/set', cookie, { first: 1 })
+  await a.http('POST', '/set', cookie, { second: 2 })
   await announced
+  t.equal(store.waiting, 1, 'one read was running when the second write was announced')
+  store.held = undefined
+  release()
   t.same([await call(socket, 'get', 'first'), await call(socket, 'get', 'second')], [1, 2])
 })
 

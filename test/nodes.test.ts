@@ -16,6 +16,10 @@ const routes = (app: FastifyInstance): void => {
     socket.on('inc', (ack: (v: unknown) => void) => { s.count = (s.count ?? 0) + 1; ack(s.count) })
     socket.on('logout', async (ack: (v: unknown) => void) => { await s.destroy(); ack('bye') })
   })
+  app.post('/forget-cart', async (request) => {
+    delete (request.session as any).cart
+    return { ok: true }
+  })
   app.post('/relogin', async (request) => {
     await request.session.regenerate()
     request.session.set('user' as never, 'ada (again)' as never)
@@ -59,6 +63,10 @@ t.test('an HTTP write on node A is seen by a socket on node B in its next event'
   await a.http('POST', '/set', cookie, { cart: ['book', 'pen'] })
   await heard
   t.same(await call(socket, 'get', 'cart'), ['book', 'pen'], 'and the next one')
+  heard = told(b)
+  await a.http('POST', '/forget-cart', cookie)
+  await heard
+  t.equal(await call(socket, 'get', 'cart'), null, 'a key deleted over HTTP is gone too')
 })
 
 t.test('two tabs of one session on two nodes: increments taking turns are exact', async (t) => {
