@@ -66,10 +66,11 @@ async function save (c: HttpContext, id: string, session: Data): Promise<void> {
   } else {
     const stored = await c.store.exclusive(id, async () => {
       const stored = await c.store.get(id)
-      if (stored !== undefined) await c.store.set(id, mergeOver(stored, session, local))
+      // Gone from the store without a trace: written whole, as above.
+      await c.store.set(id, stored === undefined ? session : mergeOver(stored, session, local))
       return stored
     })
-    if (stored === undefined) return await c.store.exclusive(id, whole)
+    if (stored === undefined) return c.writes.written(id, session)
   }
   // A second save of the same request writes only what changed after this one.
   written(base, local)
