@@ -76,6 +76,16 @@ export const FST_SIO_SESSION_UNSERIALIZABLE = createError(
   500
 )
 
+/** Key names may come from clients: at most 10 of them, each cut to 100 characters (never their values). */
+export function keyNames (keys: string[]): string[] {
+  return keys.slice(0, 10).map((key) => key.slice(0, 100))
+}
+
+/** The error of a save that met keys JSON cannot write, naming them (`names` from `keyNames`). */
+export function unserializable (names: string[]): Error {
+  return new FST_SIO_SESSION_UNSERIALIZABLE(names.map((key) => JSON.stringify(key)).join(', '))
+}
+
 /** Too many events of one session wait for the store (it is slow or down): this one was answered at once. */
 export const FST_SIO_SESSION_BACKLOG = createError(
   'FST_SIO_SESSION_BACKLOG',

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { SessionStore } from '@fastify/session'
-import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_UNSERIALIZABLE } from './errors.js'
+import { FST_SIO_SESSION_GONE, keyNames, unserializable } from './errors.js'
 import { changes, cookieText, mergeOver, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
 import type { Signer } from './session-internals.js'
 import type { Store } from './store.js'
@@ -44,7 +44,7 @@ function fromStore (c: HttpContext, request: FastifyRequest): boolean {
 /** The local changes of an HTTP save, with the cookie always in them (its expiry moves on every request, as @fastify/session's `rolling` does). */
 function httpChanges (session: Data, base: Snapshot): Changes {
   const local = changes(session, base) ?? { changed: new Map(), removed: [], invalid: [] }
-  if (local.invalid.length > 0) throw new FST_SIO_SESSION_UNSERIALIZABLE(local.invalid.slice(0, 10).map((key) => JSON.stringify(key.slice(0, 100))).join(', '))
+  if (local.invalid.length > 0) throw unserializable(keyNames(local.invalid))
   local.changed.set('cookie', cookieText(session.cookie as object))
   return local
 }

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Socket } from 'socket.io'
-import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, FST_SIO_SESSION_UNSERIALIZABLE } from './errors.js'
+import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, keyNames, unserializable } from './errors.js'
 import { absorb, absorbChanges, changes, mergeOver, replaceWith, revert, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
 import type { LiveSessions } from './registry.js'
 import { cookieExpired, type Store, type Stored } from './store.js'
@@ -176,10 +176,9 @@ export class LiveSession {
   /** Keys that cannot be saved get their last stored value back; the save that found them fails with their names. */
   private unsaved (keys: string[]): Error {
     revert(this.data, this.base, keys)
-    // Key names may come from clients: a few, cut short; never the values.
-    const names = keys.slice(0, 10).map((key) => key.slice(0, 100))
+    const names = keyNames(keys)
     this.ctx.log.error({ keys: names }, 'fastify-socket.io-session: session keys could not be serialized and were not saved')
-    return new FST_SIO_SESSION_UNSERIALIZABLE(names.map((key) => JSON.stringify(key)).join(', '))
+    return unserializable(names)
   }
 
   /**

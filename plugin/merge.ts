@@ -123,6 +123,18 @@ function put (session: Data, key: string, value: unknown, json: string): void {
   session[key] = JSON.parse(json)
 }
 
+/** A key another writer stored (`value`, whose text is `json`): taken unless this process changed it too. */
+function take (session: Data, base: Snapshot, key: string, value: unknown, json: string): void {
+  if (textOf(session, key) === base.get(key)) put(session, key, value, json)
+  base.set(key, json)
+}
+
+/** A key another writer removed: removed here too unless this process changed it. */
+function drop (session: Data, base: Snapshot, key: string): void {
+  if (textOf(session, key) === base.get(key)) delete session[key]
+  base.delete(key)
+}
+
 /**
  * Brings the live session up to the store's copy: a key that changed in the store is taken unless this
  * process changed it too (then the local value wins at the next save). `written` holds what we just wrote.
@@ -138,13 +150,11 @@ export function absorb (session: Data, base: Snapshot, stored: Data, written?: M
     }
     const value = textOf(stored, key)
     if (value === undefined || value === base.get(key)) continue
-    if (textOf(session, key) === base.get(key)) put(session, key, stored[key], value)
-    base.set(key, value)
+    take(session, base, key, stored[key], value)
   }
   for (const key of [...base.keys()]) {
     if (seen.has(key) || key === 'cookie') continue
-    if (textOf(session, key) === base.get(key)) delete session[key]
-    base.delete(key)
+    drop(session, base, key)
   }
 }
 
@@ -153,14 +163,8 @@ export function absorb (session: Data, base: Snapshot, stored: Data, written?: M
  * this process changed it too, as in `absorb`.
  */
 export function absorbChanges (session: Data, base: Snapshot, local: Changes, source: Data): void {
-  for (const [key, value] of local.changed) {
-    if (textOf(session, key) === base.get(key)) put(session, key, source[key], value)
-    base.set(key, value)
-  }
-  for (const key of local.removed) {
-    if (textOf(session, key) === base.get(key)) delete session[key]
-    base.delete(key)
-  }
+  for (const [key, value] of local.changed) take(session, base, key, source[key], value)
+  for (const key of local.removed) drop(session, base, key)
 }
 
 /** Replaces the live session's data with the store's copy (reload): local changes are dropped. */
