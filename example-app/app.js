@@ -29,6 +29,17 @@ const CSP = "default-src 'self'; connect-src 'self'; script-src 'self'; style-sr
   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 /**
+ * Closes a Redis client: quit() lets the commands in flight finish; with Redis down it would wait about a
+ * minute for the commands queued meanwhile, so a client still open after a second is disconnected.
+ */
+async function closeClient (client) {
+  let timer
+  await Promise.race([client.quit().catch(() => {}), new Promise((resolve) => { timer = setTimeout(resolve, 1000) })])
+  clearTimeout(timer)
+  client.disconnect()
+}
+
+/**
  * Builds the example app (not listening); `opts` are Fastify server options. With a Redis URL (`REDIS_URL`),
  * sessions live in Redis and Socket.IO uses the Redis adapter, so that several nodes share them; `store`
  * replaces the session store (tests read what it holds).
@@ -46,13 +57,12 @@ export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, stor
   await app.register(cookie)
   let adapter
   if (redisUrl) {
-    // One client for sessions, two for the adapter (it subscribes). They close with disconnect(): with Redis
-    // down, quit() would wait about a minute for the commands queued meanwhile.
+    // One client for sessions, two for the adapter (it subscribes).
     const redis = new Redis(redisUrl)
     const pub = redis.duplicate()
     const sub = redis.duplicate()
     for (const client of [redis, pub, sub]) client.on('error', (err) => app.log.warn({ err }, 'redis'))
-    app.addHook('onClose', async () => { for (const client of [redis, pub, sub]) client.disconnect() })
+    app.addHook('onClose', async () => { await Promise.all([redis, pub, sub].map(closeClient)) })
     await app.register(fastifyRedis, { client: redis })
     store ??= new RedisStore({ client: app.redis })
     adapter = createAdapter(pub, sub)

@@ -24,7 +24,13 @@ async function node (): Promise<{ app: any, url: string }> {
   const pub = redisClient.duplicate()
   const sub = redisClient.duplicate()
   for (const client of [redisClient, pub, sub]) client.on('error', (err) => app.log.warn({ err }, 'redis'))
-  app.addHook('onClose', async () => { for (const client of [redisClient, pub, sub]) client.disconnect() })
+  const close = async (client: Redis): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([client.quit().catch(() => {}), new Promise((resolve) => { timer = setTimeout(resolve, 1000) })])
+    clearTimeout(timer)
+    client.disconnect()
+  }
+  app.addHook('onClose', async () => { await Promise.all([redisClient, pub, sub].map(close)) })
   await app.register(cookie)
   await app.register(fastifyRedis.default, { client: redisClient })
   await app.register(session, {
