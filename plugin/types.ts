@@ -1,7 +1,7 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Static, TSchema } from 'typebox'
 import type { DefaultEventsMap, Server } from 'socket.io'
-import type { EventMethod } from './route-types.js'
+import type { EventMethod } from './routes/types.js'
 
 /** Socket.IO's EventsMap (not exported by its package entry point). */
 interface EventsMap { [event: string]: any }

@@ -69,7 +69,7 @@ t.test('messages the plugin does not know are ignored', async (t) => {
   const cookie = await a.login({ user: 'ada' })
   const socket = await a.connected({ extraHeaders: { cookie } })
   const id = sessionIdOf(cookie)
-  const { sessionKey } = await import('../plugin/registry.js')
+  const { sessionKey } = await import('../plugin/session/registry.js')
   const heard = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
   b.app.io.serverSideEmit('fastify-socket.io-session', 'unknown', sessionKey(id))
   b.app.io.serverSideEmit('fastify-socket.io-session', 'gone', 42)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createServer, type AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { RedisStore } from '../plugin/index.js'
-import { kMergeSave } from '../plugin/store.js'
+import { kMergeSave } from '../plugin/session/store.js'
 import { startRedis } from './redis-server.js'
 import { startApp, call, sessionIdOf } from './helpers.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Buckets } from '../plugin/rate-limit.js'
+import { Buckets } from '../plugin/routes/rate-limit.js'
 import { call, next, startApp } from './helpers.js'
 
 // ---- Rate limits, and events nobody handles ----

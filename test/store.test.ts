@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
-import { timedStore } from '../plugin/store.js'
+import { timedStore } from '../plugin/session/store.js'
 
 // ---- The store as the plugin calls it ----
 

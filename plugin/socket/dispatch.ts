@@ -1,7 +1,7 @@
 import type { Namespace } from 'socket.io'
 import { kLoading, kSession, runListener, runListeners, type Listener, type SessionSocket } from './autosave.js'
-import { backlogged, runRoute, unknownEvent, warnShadowed } from './route-call.js'
-import { kRoutes, type RoutedNamespace } from './routes.js'
+import { backlogged, runRoute, unknownEvent, warnShadowed } from '../routes/call.js'
+import { kRoutes, type RoutedNamespace } from '../routes/table.js'
 
 // ---- Where Socket.IO hands events to the application: routes, and listeners with autosave ----
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io'
-import { clientError } from './errors.js'
-import type { Context, LiveSession } from './live-sessions.js'
+import { clientError } from '../errors.js'
+import type { Context, LiveSession } from '../session/live-session.js'
 
 // ---- Save after every listener; hold its ack until the save finished ----
 

@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Socket } from 'socket.io'
-import { Refusal, type ClientCode, type ValidationIssue } from './errors.js'
-import type { ResolvedOptions } from './options.js'
+import { Refusal, type ClientCode, type ValidationIssue } from '../errors.js'
+import type { ResolvedOptions } from '../options/plugin.js'
 import { originAllowed } from './origin.js'
-import { applicationQuery, type HandshakeCheck } from './schemas.js'
-import type { OwnOrigin } from './own-origin.js'
-import type { SessionInternals } from './session-internals.js'
-import { expired, type Store, type Stored } from './store.js'
+import { applicationQuery, type HandshakeCheck } from '../schemas.js'
+import type { OwnOrigin } from '../internals/fastify-request.js'
+import type { SessionInternals } from '../internals/fastify-session.js'
+import { expired, type Store, type Stored } from '../session/store.js'
 
 // ---- Handshake: origin → auth/query schemas → signed cookie → stored session ----
 

@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox'
 import type { Socket } from 'socket.io'
-import { FST_SIO_SESSION_BAD_OPTION } from './errors.js'
-import { resolveEvents, type EventsOptions, type ResolvedEvents } from './event-options.js'
+import { FST_SIO_SESSION_BAD_OPTION } from '../errors.js'
+import { resolveEvents, type EventsOptions, type ResolvedEvents } from './events.js'
 
 // ---- Public options ----
 

@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from 'socket.io'
 import type { TSchema } from 'typebox'
-import { FST_SIO_SESSION_BAD_ROUTE } from './errors.js'
-import { hooks, rateLimit, type Hook, type ResolvedEvents } from './event-options.js'
+import { FST_SIO_SESSION_BAD_ROUTE } from '../errors.js'
+import { hooks, rateLimit, type Hook, type ResolvedEvents } from '../options/events.js'
 import type { Buckets, RateLimit } from './rate-limit.js'
-import type { EventRoute } from './route-types.js'
-import { compile, inspect, issuesOf, refused, type Checked, type Validator } from './schemas.js'
+import type { EventRoute } from './types.js'
+import { compile, inspect, issuesOf, refused, type Checked, type Validator } from '../schemas.js'
 
 // ---- Event routes: compiled once, kept per namespace ----
 

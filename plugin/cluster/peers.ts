@@ -1,5 +1,5 @@
 import type { Server } from 'socket.io'
-import { sessionKey } from './registry.js'
+import { sessionKey } from '../session/registry.js'
 
 // ---- Messages between nodes, as Socket.IO server-side events over the adapter ----
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io'
-import { isThenable } from './autosave.js'
-import type { RateLimit } from './rate-limit.js'
-import type { Hooks, OnErrorHook, PreHandlerHook } from './route-types.js'
+import { isThenable } from '../socket/autosave.js'
+import type { RateLimit } from '../routes/rate-limit.js'
+import type { Hooks, OnErrorHook, PreHandlerHook } from '../routes/types.js'
 
 // ---- The `events` option: what every event route shares ----
 

@@ -1,11 +1,11 @@
 import type { Socket } from 'socket.io'
 import { kLoading, kSession, type SessionSocket } from './autosave.js'
 import { wrapSocketClass } from './dispatch.js'
-import { Refusal } from './errors.js'
+import { Refusal } from '../errors.js'
 import { runHandshake, type Accepted, type HandshakeContext } from './handshake.js'
-import { LiveSession, type Context } from './live-sessions.js'
-import type { LiveSessions } from './registry.js'
-import { kLive, type SocketSessionClass } from './socket-session.js'
+import { LiveSession, type Context } from '../session/live-session.js'
+import type { LiveSessions } from '../session/registry.js'
+import { kLive, type SocketSessionClass } from '../session/socket-session.js'
 
 // ---- Binding sockets to live sessions ----
 

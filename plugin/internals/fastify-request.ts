@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { FST_SIO_SESSION_UNSUPPORTED_FASTIFY } from './errors.js'
+import { FST_SIO_SESSION_UNSUPPORTED_FASTIFY } from '../errors.js'
 
 // ---- The server's own origin, as Fastify's request.protocol and request.host see it ----
 

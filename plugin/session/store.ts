@@ -1,5 +1,5 @@
 import type { SessionStore } from '@fastify/session'
-import { FST_SIO_SESSION_STORE, FST_SIO_SESSION_TIMEOUT } from './errors.js'
+import { FST_SIO_SESSION_STORE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
 
 // ---- The session store as the plugin calls it: promises, each call bounded by a timeout ----
 

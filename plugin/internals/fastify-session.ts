@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { SessionStore } from '@fastify/session'
-import { FST_SIO_SESSION_UNSUPPORTED_SESSION } from './errors.js'
+import { FST_SIO_SESSION_UNSUPPORTED_SESSION } from '../errors.js'
 
 // ---- What the socket side needs from the registered @fastify/session ----
 

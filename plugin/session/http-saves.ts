@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { SessionStore } from '@fastify/session'
-import { FST_SIO_SESSION_GONE, keyNames, unserializable } from './errors.js'
+import { FST_SIO_SESSION_GONE, keyNames, unserializable } from '../errors.js'
 import { changes, cookieText, mergeOver, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
-import type { Signer } from './session-internals.js'
+import type { Signer } from '../internals/fastify-session.js'
 import type { Store } from './store.js'
 
 // ---- HTTP saves merge too: a request writes only the keys it changed, and the cookie's expiry ----

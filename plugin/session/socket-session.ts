@@ -1,7 +1,7 @@
 import type { FastifySessionObject } from '@fastify/session'
-import { FST_SIO_SESSION_REGENERATE } from './errors.js'
-import type { LiveSession } from './live-sessions.js'
-import type { SessionClass } from './session-internals.js'
+import { FST_SIO_SESSION_REGENERATE } from '../errors.js'
+import type { LiveSession } from './live-session.js'
+import type { SessionClass } from '../internals/fastify-session.js'
 
 // ---- The session object a socket sees ----
 

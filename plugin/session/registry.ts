@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Socket } from 'socket.io'
-import type { LiveSession } from './live-sessions.js'
+import type { LiveSession } from './live-session.js'
 
 // ---- The live sessions of this process ----
 

@@ -1,11 +1,11 @@
 import type { Socket } from 'socket.io'
-import { isThenable, notify, sendAck } from './autosave.js'
-import { FST_SIO_SESSION_BACKLOG } from './errors.js'
-import { EventError } from './event-error.js'
+import { isThenable, notify, sendAck } from '../socket/autosave.js'
+import { FST_SIO_SESSION_BACKLOG } from '../errors.js'
+import { EventError } from '../event-error.js'
 import { limitKey } from './limit-key.js'
-import { MAX_WAITING, type LiveSession } from './live-sessions.js'
-import { kRouting, serverOf, type Route, type Routing } from './routes.js'
-import { issuesOf } from './schemas.js'
+import { MAX_WAITING, type LiveSession } from '../session/live-session.js'
+import { kRouting, serverOf, type Route, type Routing } from './table.js'
+import { issuesOf } from '../schemas.js'
 
 // ---- Running one routed event: limits, payload, hooks, handler, save, reply ----
 

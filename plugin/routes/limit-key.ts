@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io'
-import type { LiveSession } from './live-sessions.js'
-import type { Route } from './routes.js'
+import type { LiveSession } from '../session/live-session.js'
+import type { Route } from './table.js'
 
 // ---- Whose buckets an event takes from ----
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'socket.io'
-import type { ResolvedOptions } from './options.js'
-import type { OwnOrigin } from './own-origin.js'
+import type { ResolvedOptions } from '../options/plugin.js'
+import type { OwnOrigin } from '../internals/fastify-request.js'
 
 // ---- A request's effective origin ----
 

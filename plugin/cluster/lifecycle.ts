@@ -1,10 +1,10 @@
 import type { Server } from 'socket.io'
-import { clientError, type ClientCode } from './errors.js'
-import type { Changes } from './merge.js'
-import type { Context, Data, LiveSession } from './live-sessions.js'
+import { clientError, type ClientCode } from '../errors.js'
+import type { Changes } from '../session/merge.js'
+import type { Context, Data, LiveSession } from '../session/live-session.js'
 import { Peers } from './peers.js'
-import type { LiveSessions } from './registry.js'
-import { expired } from './store.js'
+import type { LiveSessions } from '../session/registry.js'
+import { expired } from '../session/store.js'
 
 // ---- The session's life after the handshake: writes elsewhere, logout, expiry, other nodes ----
 

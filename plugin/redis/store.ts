@@ -1,7 +1,7 @@
 import type { SessionStore } from '@fastify/session'
-import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from './errors.js'
-import { DESTROY, MERGE, SET, type Script } from './redis-scripts.js'
-import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from './store.js'
+import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
+import { DESTROY, MERGE, SET, type Script } from './scripts.js'
+import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from '../session/store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
 
