@@ -117,10 +117,12 @@ const plugin = fp(fastifySocketIoSession, {
 export default plugin
 export { plugin as fastifySocketIoSession }
 export { RedisStore, type RedisClient, type RedisStoreOptions } from './redis/store.js'
-export { ClientCodes, type ClientCode, type RefusalData, type ValidationIssue } from './errors.js'
 export type { OriginCheck, SocketSessionOptions } from './options/plugin.js'
-export type { HandshakeData, SessionErrorPayload } from './types.js'
-export { EventError, EventErrorCodes, type EventErrorBody, type EventErrorCode, type EventErrorMessage, type EventErrorReply } from './event-error.js'
+export type { HandshakeData } from './types.js'
+export {
+  ClientCodes, EventError, EventErrorCodes, type ClientCode, type ClientErrorBody, type ClientErrorReply, type EventErrorBody, type EventErrorCode,
+  type EventErrorMessage, type EventErrorReply, type RefusalData, type SessionErrorPayload, type ValidationIssue
+} from './client-errors.js'
 export type { EventsOptions, KeyGenerator } from './options/events.js'
 export type { RateLimit } from './routes/rate-limit.js'
 export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck } from './routes/types.js'

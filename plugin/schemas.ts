@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { FST_SIO_SESSION_BAD_OPTION, type ValidationIssue } from './errors.js'
+import type { ValidationIssue } from './client-errors.js'
+import { FST_SIO_SESSION_BAD_OPTION } from './errors.js'
 
 // ---- Validating what clients send ----
 

@@ -31,9 +31,6 @@ declare module 'socket.io' {
   }
 }
 
-/** The payload of the session error event (`session:error` by default). */
-export interface SessionErrorPayload { code: string, message: string }
-
 /**
  * `socket.data` after a handshake checked by the `auth` and `query` schemas; use it as Socket.IO's
  * `SocketData` type parameter: `Server<ClientEvents, ServerEvents, {}, HandshakeData<typeof Auth, typeof Query>>`.

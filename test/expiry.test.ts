@@ -26,7 +26,7 @@ t.test('an idle socket is ended when its session expires, at most one check inte
   const expires = storedExpiry(store)
   const told = next(socket, 'session:error')
   const reason = next(socket, 'disconnect')
-  t.same(await told, { code: 'SESSION_EXPIRED', message: 'the session expired' })
+  t.same(await told, { error: { code: 'SESSION_EXPIRED', message: 'the session expired' }, code: 'SESSION_EXPIRED', message: 'the session expired' })
   const late = Date.now() - expires
   t.equal(await reason, 'io server disconnect')
   t.ok(late >= 0 && late <= 100 + 50, `ended ${late} ms after the expiry`)

@@ -83,7 +83,7 @@ t.test('a recovered socket whose session was destroyed while it was away is told
     socket.emit('inc', (n: unknown) => answered.push(n))
   })
   socket.io.engine.close()
-  t.same(await told, { code: 'SESSION_REQUIRED', message: 'a valid session is required' })
+  t.same(await told, { error: { code: 'SESSION_REQUIRED', message: 'a valid session is required' }, code: 'SESSION_REQUIRED', message: 'a valid session is required' })
   t.equal(await gone, 'io server disconnect', 'a server-side disconnect: the client does not reconnect by itself')
   t.same(answered, [], 'the event sent during recovery never reached a listener')
 })
@@ -96,6 +96,6 @@ t.test('a recovered socket is checked for its origin too: a foreign one is told 
   // The next connection of the same client comes from another origin.
   socket.io.opts.extraHeaders = { cookie, origin: 'https://evil.example' }
   socket.io.engine.close()
-  t.same(await told, { code: 'ORIGIN_NOT_ALLOWED', message: 'origin not allowed' })
+  t.same(await told, { error: { code: 'ORIGIN_NOT_ALLOWED', message: 'origin not allowed' }, code: 'ORIGIN_NOT_ALLOWED', message: 'origin not allowed' })
   t.equal(socket.recovered, true, 'Socket.IO recovered it without its middlewares')
 })

@@ -86,7 +86,7 @@ t.test('destroy() removes the session, answers the ack, then ends every socket o
   const reasons = [next(socket, 'disconnect'), next(other, 'disconnect')]
   t.equal(await call(socket, 'destroy'), 'ok', 'the ack of the destroying event arrives first')
   t.equal((store as any).store.size, 0)
-  const ended = { code: 'SESSION_DESTROYED', message: 'the session ended (logout or a new login)' }
+  const ended = { error: { code: 'SESSION_DESTROYED', message: 'the session ended (logout or a new login)' }, code: 'SESSION_DESTROYED', message: 'the session ended (logout or a new login)' }
   t.same(await Promise.all(told), [ended, ended])
   t.same(await Promise.all(reasons), ['io server disconnect', 'io server disconnect'])
   t.same(await http('GET', '/session', cookie), {}, 'HTTP sees no session')

@@ -144,6 +144,6 @@ t.test('events waiting for a session to be read again are bounded too: the rest 
   const waiting = Array.from({ length: 1000 }, async () => await call(socket, 'ping'))
   const told = next(socket, 'session:error')
   socket.emit('plain', () => t.fail('a listener event answered at once is not run'))
-  t.same(await told, { code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' }, 'a listener\'s socket is told at once')
+  t.same(await told, { error: { code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' }, code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' }, 'a listener\'s socket is told at once')
   t.equal((await Promise.all(waiting)).length, 1000)
 })

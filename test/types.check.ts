@@ -14,7 +14,7 @@ type Covered = [
   Expect<Equal<ReturnType<Socket['session']['save']>, Promise<void>>>,
   Expect<Equal<Socket['session']['sessionId'], string>>,
   Expect<Equal<typeof fastifySocketIoSession, typeof socketSession>>,
-  Expect<Equal<ClientCode, 'ORIGIN_NOT_ALLOWED' | 'INVALID_AUTH' | 'INVALID_QUERY' | 'SESSION_REQUIRED' | 'SESSION_STORE_ERROR' | 'SESSION_SAVE_FAILED' | 'SESSION_DESTROYED' | 'SESSION_EXPIRED'>>,
+  Expect<Equal<ClientCode, 'ORIGIN_NOT_ALLOWED' | 'INVALID_AUTH' | 'INVALID_QUERY' | 'SESSION_REQUIRED' | 'SESSION_STORE_ERROR' | 'SESSION_SAVE_FAILED' | 'SESSION_DESTROYED' | 'SESSION_EXPIRED' | 'INVALID_PAYLOAD' | 'FORBIDDEN' | 'HANDLER_ERROR' | 'RATE_LIMITED' | 'UNKNOWN_EVENT'>>,
   Expect<Equal<RefusalData['code'], ClientCode>>
 ]
 

@@ -48,7 +48,7 @@ t.test('a 5,000-level payload put in the session fails its save; the process and
   t.equal(await call(socket, 'chat', 'hello'), 'ok')
   const failed = next(socket, 'session:error')
   ;(socket.io as any).engine.write(deepPacket(5000))
-  t.same(await failed, { code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' })
+  t.same(await failed, { error: { code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' }, code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' })
   t.equal(await call(socket, 'read', 'lastMessage'), 'hello', 'the key keeps its last saved value')
   t.equal(await call(socket, 'chat', 'still here'), 'ok')
   t.equal((await http('GET', '/session', cookie)).lastMessage, 'still here')

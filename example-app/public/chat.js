@@ -46,7 +46,7 @@ socket.on('disconnect', (reason) => {
   else ended(endedBecause ?? `disconnected by the server (${reason})`)
 })
 // The plugin says why before it ends the socket of a session that ended.
-socket.on('session:error', (error) => {
+socket.on('session:error', ({ error }) => {
   if (error.code === 'SESSION_DESTROYED' || error.code === 'SESSION_EXPIRED') endedBecause = `Disconnected: ${error.message}.`
 })
 socket.on('connect_error', (err) => {

@@ -1,5 +1,5 @@
 import type { Server } from 'socket.io'
-import { clientError, type ClientCode } from '../errors.js'
+import { sessionError, type ClientCode } from '../client-errors.js'
 import type { Changes } from '../session/merge.js'
 import type { Context, Data, LiveSession } from '../session/live-session.js'
 import { Peers } from './peers.js'
@@ -112,7 +112,7 @@ export class Lifecycle {
     // After the listener that ended it finished, so that its ack still reaches the client.
     setImmediate(() => {
       for (const socket of [...live.sockets]) {
-        if (socket.connected) socket.emit(this.ctx.errorEvent, clientError(reason))
+        if (socket.connected) socket.emit(this.ctx.errorEvent, sessionError(reason))
         socket.disconnect(true)
       }
     })

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io'
 import { isThenable, notify, sendAck } from '../socket/autosave.js'
 import { FST_SIO_SESSION_BACKLOG } from '../errors.js'
-import { EventError } from '../event-error.js'
+import { EventError } from '../client-errors.js'
 import { limitKey } from './limit-key.js'
 import { MAX_WAITING, type LiveSession } from '../session/live-session.js'
 import { kRouting, serverOf, type Route, type Routing } from './table.js'

@@ -1,6 +1,6 @@
 import type { Static, TSchema } from 'typebox'
 import type { Socket } from 'socket.io'
-import type { EventErrorReply } from '../event-error.js'
+import type { EventErrorReply } from '../client-errors.js'
 import type { RateLimit } from './rate-limit.js'
 
 // ---- What an event route is made of, as types ----

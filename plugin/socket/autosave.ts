@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io'
-import { clientError } from '../errors.js'
+import { sessionError } from '../client-errors.js'
 import type { Context, LiveSession } from '../session/live-session.js'
 
 // ---- Save after every listener; hold its ack until the save finished ----
@@ -23,7 +23,7 @@ export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 
 /** Tells a socket its session could not be saved (before any ack of the failed save). */
 export function notify (h: Context, socket: Socket): void {
-  if (socket.connected) socket.emit(h.errorEvent, clientError('SESSION_SAVE_FAILED'))
+  if (socket.connected) socket.emit(h.errorEvent, sessionError('SESSION_SAVE_FAILED'))
 }
 
 /**

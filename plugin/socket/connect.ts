@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io'
 import { kLoading, kSession, type SessionSocket } from './autosave.js'
 import { wrapSocketClass } from './dispatch.js'
-import { Refusal } from '../errors.js'
+import { Refusal, sessionError } from '../client-errors.js'
 import { runHandshake, type Accepted, type HandshakeContext } from './handshake.js'
 import { LiveSession, type Context } from '../session/live-session.js'
 import type { LiveSessions } from '../session/registry.js'
@@ -79,7 +79,7 @@ export function onConnection (c: ConnectContext) {
     const loading = runHandshake(c, socket).then((result) => {
       socket[kLoading] = undefined
       if (result instanceof Refusal) {
-        socket.emit(c.options.errorEvent, result.data)
+        socket.emit(c.options.errorEvent, sessionError(result.data.code, result.data.errors))
         socket.disconnect(true)
         return false
       }

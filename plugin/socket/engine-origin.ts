@@ -1,7 +1,7 @@
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Server } from 'socket.io'
-import { clientError } from '../errors.js'
+import { clientError } from '../client-errors.js'
 import { handshakeOrigin, OTHER_ORIGIN, requestOrigin, sameAsOpened } from './origin.js'
 import type { OwnOrigin } from '../internals/fastify-request.js'
 

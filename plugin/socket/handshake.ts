@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Socket } from 'socket.io'
-import { Refusal, type ClientCode, type ValidationIssue } from '../errors.js'
+import { Refusal, type ClientCode, type ValidationIssue } from '../client-errors.js'
 import type { ResolvedOptions } from '../options/plugin.js'
 import { originAllowed } from './origin.js'
 import { applicationQuery, type HandshakeCheck } from '../schemas.js'
