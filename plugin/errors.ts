@@ -106,3 +106,10 @@ export const FST_SIO_SESSION_CORRUPT = createError(
   'fastify-socket.io-session: the stored session is corrupt (key "%s" is not JSON)',
   500
 )
+
+/** The installed Socket.IO lacks a member the plugin relies on, or does not use it as the plugin expects. */
+export const FST_SIO_SESSION_UNSUPPORTED_SOCKETIO = createError(
+  'FST_SIO_SESSION_UNSUPPORTED_SOCKETIO',
+  'fastify-socket.io-session: the running socket.io is not supported (%s); install socket.io@4.8',
+  500
+)

@@ -1,8 +1,7 @@
-import type { Server } from 'socket.io'
 import { sessionError, type ClientCode } from '../client-errors.js'
 import type { Changes } from '../session/merge.js'
 import type { Context, Data, LiveSession } from '../session/live-session.js'
-import { Peers } from './peers.js'
+import type { Peers } from './peers.js'
 import type { LiveSessions } from '../session/registry.js'
 import { expired } from '../session/store.js'
 
@@ -24,7 +23,6 @@ interface Checking { again: boolean, run: Promise<void> }
  * sockets of destroyed and expired sessions, and tells the other nodes (through the adapter) what happened here.
  */
 export class Lifecycle {
-  private readonly peers: Peers
   private timer: NodeJS.Timeout | undefined
   private lastRevalidation = Date.now()
   /** Where the revalidation round is, and how many reads it owes (fractions carry over between ticks). */
@@ -36,19 +34,15 @@ export class Lifecycle {
   private stopped = false
 
   constructor (
-    io: Server,
+    private readonly peers: Peers,
     private readonly live: LiveSessions,
-    private readonly ctx: Context,
+    private readonly ctx: Pick<Context, 'store' | 'log' | 'options'>,
     private readonly times: LifecycleTimes
-  ) {
-    ctx.events = this
-    this.peers = new Peers(io, this.onPeer)
-    live.named = this.peers.remote
-  }
+  ) {}
 
   /** Starts listening to other nodes, and the timer (which never keeps the process alive). */
   start (): void {
-    this.peers.start()
+    this.peers.start(this.onPeer)
     this.timer = setInterval(() => this.tick(), this.times.checkInterval)
     this.timer.unref()
   }
@@ -112,7 +106,7 @@ export class Lifecycle {
     // After the listener that ended it finished, so that its ack still reaches the client.
     setImmediate(() => {
       for (const socket of [...live.sockets]) {
-        if (socket.connected) socket.emit(this.ctx.errorEvent, sessionError(reason))
+        if (socket.connected) socket.emit(this.ctx.options.errorEvent, sessionError(reason))
         socket.disconnect(true)
       }
     })

@@ -1,4 +1,25 @@
 import type { Server } from 'socket.io'
+import { namespaces } from './socket-io.js'
+
+// ---- What the plugin reads of Socket.IO adapters (socket.io-adapter, @socket.io/redis-adapter) ----
+
+/**
+ * Whether an adapter sends server-side messages to other nodes: Socket.IO's in-memory adapter defines
+ * `serverSideEmit` (to warn that it cannot), and an adapter that can overrides it.
+ */
+export function carriesMessages (adapter: object): boolean {
+  let owners = 0
+  for (let proto = Object.getPrototypeOf(adapter); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    if (Object.hasOwn(proto, 'serverSideEmit')) owners++
+  }
+  return owners > 1
+}
+
+/** Whether the adapter's publishing client is connected, when it tells (an ioredis client's `status`). */
+export function adapterReady (adapter: object): boolean {
+  const status = (adapter as { pubClient?: { status?: unknown } }).pubClient?.status
+  return status === undefined || status === 'ready'
+}
 
 // ---- Closing a Redis adapter while Redis is down ----
 
@@ -30,7 +51,7 @@ function quiet (client: object): object {
  * call the adapter sees its clients through `quiet`; it closes as it always does.
  */
 export function quietAdapterClose (io: Server): void {
-  for (const nsp of (io as unknown as { _nsps: Map<string, { adapter: object }> })._nsps.values()) {
+  for (const nsp of namespaces(io)) {
     const adapter = nsp.adapter as Partial<RedisAdapterLike>
     if (typeof adapter.subClient !== 'object') continue
     const close = (adapter as RedisAdapterLike).close

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io'
-import { isThenable } from '../socket/autosave.js'
+import { isThenable } from '../thenable.js'
 import type { RateLimit } from '../routes/rate-limit.js'
 import type { Hooks, OnErrorHook, PreHandlerHook } from '../routes/types.js'
 

@@ -1,10 +1,11 @@
 import type { Socket } from 'socket.io'
-import { isThenable, notify, sendAck } from '../socket/autosave.js'
 import { FST_SIO_SESSION_BACKLOG } from '../errors.js'
 import { EventError } from '../client-errors.js'
 import { limitKey } from './limit-key.js'
+import { BACKLOG, notify, sendAck, whenSaved } from '../session/after-save.js'
 import { MAX_WAITING, type LiveSession } from '../session/live-session.js'
-import { kRouting, serverOf, type Route, type Routing } from './table.js'
+import { isThenable } from '../thenable.js'
+import type { Route, Routing } from './table.js'
 import { issuesOf } from '../schemas.js'
 
 // ---- Running one routed event: limits, payload, hooks, handler, save, reply ----
@@ -97,13 +98,11 @@ class RouteCall {
 
   /** Saves a changed session (with autoSave), then sends; a failed save turns a reply into `SESSION_SAVE_FAILED`. */
   private settle (reply: unknown[], error: boolean): void {
-    const saving = this.live.ctx.autoSave ? this.live.flush() : undefined
-    if (saving === undefined) return this.deliver(reply, error)
-    const held = this.live.hold(saving)
-    if (held === undefined) return this.backlogged()
-    void held.then((failed) => {
-      if (failed === undefined || error) this.deliver(reply, error)
-      else void this.fail(failed, new EventError('SESSION_SAVE_FAILED'), true)
+    if (!this.live.ctx.options.autoSave) return this.deliver(reply, error)
+    whenSaved(this.live, (outcome) => {
+      if (outcome === BACKLOG) this.backlogged()
+      else if (outcome === undefined || error) this.deliver(reply, error)
+      else void this.fail(outcome, new EventError('SESSION_SAVE_FAILED'), true)
     })
   }
 
@@ -137,13 +136,12 @@ export function runRoute (socket: Socket, live: LiveSession, route: Route, args:
  * `SESSION_SAVE_FAILED`; listeners' sockets get the error event (their acks stay unsent: nothing ran).
  */
 export function backlogged (socket: Socket, live: LiveSession, route: Route | undefined, args: unknown[]): void {
-  if (route === undefined) return notify(live.ctx, socket)
+  if (route === undefined) return notify(live, socket)
   new RouteCall(socket, live, route, ackOf(args)).backlogged()
 }
 
 /** An event with no route and no listener: answered with `UNKNOWN_EVENT` when the `unknownEvent` option says so. */
-export function unknownEvent (socket: Socket, event: unknown, args: unknown[]): boolean {
-  const { events } = serverOf(socket.nsp)[kRouting] as Routing
+export function unknownEvent ({ events }: Routing, socket: Socket, event: unknown, args: unknown[]): boolean {
   if (events.unknownEvent === 'ignore') return false
   const reply = new EventError('UNKNOWN_EVENT').reply()
   const ack = ackOf(args)

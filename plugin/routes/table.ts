@@ -9,21 +9,8 @@ import { compile, inspect, issuesOf, refused, type Checked, type Validator } fro
 
 // ---- Event routes: compiled once, kept per namespace ----
 
-/** A namespace's routes, by event name. Child namespaces of a dynamic namespace share its map. */
-export const kRoutes = Symbol('fastify-socket.io-session.routes')
-/** What the routes of a Socket.IO server share (set on the server when the plugin is registered). */
-export const kRouting = Symbol('fastify-socket.io-session.routing')
-
 /** What every route of one server shares: the `events` option, the log, and the rate-limit buckets. */
 export interface Routing { events: ResolvedEvents, log: FastifyBaseLogger, buckets: Buckets }
-
-/** A Socket.IO server as the routes see it. */
-export interface RoutedServer { [kRouting]?: Routing, parentNsps: Map<unknown, Namespace & { children: Set<Namespace> }> }
-/** A namespace as the routes see it. */
-export type RoutedNamespace = Namespace & { [kRoutes]?: Map<unknown, Route> }
-
-/** The server of a namespace, as the routes see it. */
-export const serverOf = (nsp: Namespace): RoutedServer => nsp.server as unknown as RoutedServer
 
 /** One event route, ready to run. */
 export interface Route {
@@ -76,7 +63,7 @@ function bad (message: string): never {
 }
 
 /** Checks a route's name and options and compiles its schemas. */
-function compileRoute (nsp: RoutedNamespace, routing: Routing, name: unknown, input: unknown, handler: unknown): Route {
+function compileRoute (nsp: Namespace, routing: Routing, name: unknown, input: unknown, handler: unknown): Route {
   if (typeof name !== 'string' || name.length === 0) bad('an event route needs a non-empty event name')
   if (reserved.has(name)) bad(`"${name}" is a reserved Socket.IO event and cannot have a route`)
   const where = `event "${name}"`
@@ -107,22 +94,39 @@ function compileRoute (nsp: RoutedNamespace, routing: Routing, name: unknown, in
   }
 }
 
-/** `namespace.event(name, options?, handler)`: adds a route for an event of this namespace's sockets. */
-export function event (this: RoutedNamespace, name: unknown, options: unknown, handler?: unknown): EventRoute {
-  const routing = serverOf(this)[kRouting]
-  if (routing === undefined) bad('register fastify-socket.io-session on this Socket.IO server before adding event routes')
-  const route = typeof options === 'function' && handler === undefined
-    ? compileRoute(this, routing, name, {}, options)
-    : compileRoute(this, routing, name, options === undefined ? {} : options, handler)
-  const routes = (this[kRoutes] ??= new Map())
-  if (routes.has(route.name)) bad(`event "${route.name}" already has a route on namespace "${this.name}"`)
-  routes.set(route.name, route)
-  return route.descriptor
-}
+/**
+ * The routes of one server, by namespace and event name. A child of a dynamic namespace (`io.of(/regex/)`) runs
+ * the routes of its parent.
+ */
+export class RouteTable {
+  private readonly byNamespace = new WeakMap<Namespace, Map<unknown, Route>>()
 
-/** A child of a dynamic namespace (`io.of(/regex/)`) runs the routes of its parent. */
-export function inheritRoutes (nsp: RoutedNamespace): void {
-  for (const parent of serverOf(nsp).parentNsps.values()) {
-    if (parent.children.has(nsp)) nsp[kRoutes] = ((parent as RoutedNamespace)[kRoutes] ??= new Map())
+  constructor (readonly routing: Routing) {}
+
+  /** The route of `event` in `nsp`, if any. */
+  get (nsp: Namespace, event: unknown): Route | undefined {
+    return this.byNamespace.get(nsp)?.get(event)
+  }
+
+  /** `namespace.event(name, options?, handler)`: adds a route for an event of this namespace's sockets. */
+  add (nsp: Namespace, [name, options, handler]: unknown[]): EventRoute {
+    const route = typeof options === 'function' && handler === undefined
+      ? compileRoute(nsp, this.routing, name, {}, options)
+      : compileRoute(nsp, this.routing, name, options === undefined ? {} : options, handler)
+    const routes = this.routesOf(nsp)
+    if (routes.has(route.name)) bad(`event "${route.name}" already has a route on namespace "${nsp.name}"`)
+    routes.set(route.name, route)
+    return route.descriptor
+  }
+
+  /** A new namespace: a child of a dynamic namespace shares its parent's routes. */
+  adopt (nsp: Namespace, parent: Namespace | undefined): void {
+    if (parent !== undefined) this.byNamespace.set(nsp, this.routesOf(parent))
+  }
+
+  private routesOf (nsp: Namespace): Map<unknown, Route> {
+    let routes = this.byNamespace.get(nsp)
+    if (routes === undefined) this.byNamespace.set(nsp, routes = new Map())
+    return routes
   }
 }

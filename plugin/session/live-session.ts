@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, keyNames, unserializable } from '../errors.js'
 import { absorb, absorbChanges, changes, mergeOver, replaceWith, revert, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
-import type { LiveSessions } from './registry.js'
+import type { ResolvedOptions } from '../options/plugin.js'
 import { cookieExpired, type Store, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
@@ -12,16 +12,8 @@ export interface Context {
   /** The session store, as the plugin calls it: every call timed, merge-saves where the store has them. */
   store: Store
   log: FastifyBaseLogger
-  /** Save after every listener (the `autoSave` option). */
-  autoSave: boolean
-  /** The event that tells a socket its session could not be saved, or ended. */
-  errorEvent: string
-  /** Socket activity extends the cookie's expiry (the `rolling` option). */
-  rolling: boolean
-  /** Least extension, in ms, worth a write when rolling (the `touchAfter` option). */
-  touchAfter: number
-  /** The live sessions of this registration. */
-  registry: LiveSessions
+  /** The options live sessions read: `autoSave`, `errorEvent`, `rolling`, `touchAfter`. */
+  options: Pick<ResolvedOptions, 'autoSave' | 'errorEvent' | 'rolling' | 'touchAfter'>
   /** Told when this process wrote a session, and when it found it gone or destroyed it (its sockets are ended). */
   events: { saved: (live: LiveSession) => void, gone: (live: LiveSession) => void }
 }
@@ -73,9 +65,9 @@ export class LiveSession {
   touch (): void {
     const cookie = this.data.cookie as Cookie | undefined
     const maxAge = cookie?.originalMaxAge
-    if (!this.ctx.rolling || !maxAge || this.id === undefined) return
+    if (!this.ctx.options.rolling || !maxAge || this.id === undefined) return
     const next = Date.now() + maxAge
-    if (next - Number(cookie.expires) >= Math.min(this.ctx.touchAfter, maxAge / 10)) cookie.expires = new Date(next)
+    if (next - Number(cookie.expires) >= Math.min(this.ctx.options.touchAfter, maxAge / 10)) cookie.expires = new Date(next)
   }
 
   /**

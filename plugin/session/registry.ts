@@ -13,8 +13,8 @@ export function sessionKey (id: string): string {
 export class LiveSessions {
   private readonly byId = new Map<string, LiveSession>()
   private readonly byKey = new Map<string, LiveSession>()
-  /** Other nodes may send messages about sessions: keep them findable by key too. */
-  named = false
+  /** `named`: other nodes may send messages about sessions, so they are findable by key too. */
+  constructor (private readonly named: boolean) {}
 
   /** The live session of `id`, if a socket of this process holds it. */
   get (id: string): LiveSession | undefined {

@@ -1,6 +1,8 @@
 import type { Socket } from 'socket.io'
-import { sessionError } from '../client-errors.js'
-import type { Context, LiveSession } from '../session/live-session.js'
+import type { Listener } from '../internals/socket-io.js'
+import { notify, sendAck, whenSaved } from '../session/after-save.js'
+import type { LiveSession } from '../session/live-session.js'
+import { isThenable } from '../thenable.js'
 
 // ---- Save after every listener; hold its ack until the save finished ----
 
@@ -15,46 +17,13 @@ export interface SessionSocket extends Socket {
   [kLoading]?: Promise<boolean>
 }
 
-export type Listener = (this: unknown, ...args: unknown[]) => unknown
-
-/** Whether a listener's, hook's or handler's result is a promise (or any thenable) to wait for. */
-export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
-
-/** Tells a socket its session could not be saved (before any ack of the failed save). */
-export function notify (h: Context, socket: Socket): void {
-  if (socket.connected) socket.emit(h.errorEvent, sessionError('SESSION_SAVE_FAILED'))
-}
-
 /**
- * Calls Socket.IO's ack. A reply it cannot encode (a cycle, a BigInt) throws inside Socket.IO, out of the
- * event's handling: it is logged instead, and the ack stays unsent. Resolves to whether it was sent.
- */
-export function sendAck (live: LiveSession, event: string, ack: (...args: unknown[]) => void, reply: unknown[]): boolean {
-  try {
-    ack(...reply)
-    return true
-  } catch (err) {
-    live.ctx.log.error({ err, event }, `fastify-socket.io-session: the ack of event "${event}" could not be sent`)
-    return false
-  }
-}
-
-/**
- * Saves `live` if it changed, then acks with `reply` when there is one (at once when nothing changed). When too
- * many events already wait for this session's saves, the ack goes at once, after `SESSION_SAVE_FAILED`.
+ * Saves `live` if it changed, then acks with `reply` when there is one (at once when nothing changed). When the
+ * save fails, or too many events already wait for this session's saves, the socket is told before the ack.
  */
 function afterSave (socket: Socket, live: LiveSession, event: string, ack?: (...args: unknown[]) => void, reply?: unknown[]): void {
-  const saving = live.flush()
-  const held = saving === undefined ? undefined : live.hold(saving)
-  if (held === undefined) {
-    // Nothing to save; or too many events wait already: the socket is told its change is not saved yet.
-    if (saving !== undefined) notify(live.ctx, socket)
-    if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
-    return
-  }
-  void held.then((err) => {
-    if (err) notify(live.ctx, socket)
+  whenSaved(live, (outcome) => {
+    if (outcome !== undefined) notify(live, socket)
     if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
   })
 }
@@ -117,6 +86,6 @@ export function runListeners (socket: SessionSocket, listeners: Listener[], args
 
 /** Runs one listener with autosave, or plainly when the socket's registration has `autoSave: false`. */
 export function runListener (socket: SessionSocket, fn: Listener, args: unknown[], event: string): void {
-  if ((socket[kSession] as LiveSession).ctx.autoSave) runListeners(socket, [fn], args, event)
+  if ((socket[kSession] as LiveSession).ctx.options.autoSave) runListeners(socket, [fn], args, event)
   else fn.apply(socket, args)
 }

@@ -1,6 +1,5 @@
 import type { Socket } from 'socket.io'
 import { kLoading, kSession, type SessionSocket } from './autosave.js'
-import { wrapSocketClass } from './dispatch.js'
 import { Refusal, sessionError } from '../client-errors.js'
 import { runHandshake, type Accepted, type HandshakeContext } from './handshake.js'
 import { LiveSession, type Context } from '../session/live-session.js'
@@ -14,7 +13,7 @@ const handshakes = new WeakMap<Socket, Accepted | null>()
 
 /** What binding needs, fixed at registration. */
 export interface ConnectContext extends HandshakeContext {
-  live: LiveSessions
+  registry: LiveSessions
   /** What the live sessions of this registration share. */
   shared: Context
   SocketSession: SocketSessionClass
@@ -53,10 +52,10 @@ function newLive (c: ConnectContext, socket: Socket, accepted: Accepted | undefi
 
 /** Binds a connected socket to the live session of its id (shared with the other sockets of that session). */
 function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | undefined): void {
-  let live = accepted === undefined ? undefined : c.live.get(accepted.id)
+  let live = accepted === undefined ? undefined : c.registry.get(accepted.id)
   if (live !== undefined && accepted !== undefined && !live.gone) live.refresh(accepted.stored)
   else live = newLive(c, socket, accepted)
-  c.live.bind(live, socket)
+  c.registry.bind(live, socket)
   socket[kSession] = live
   socket.session = live.data as unknown as Socket['session']
   ;(socket.request as { session?: unknown }).session = live.data
@@ -69,7 +68,6 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
  */
 export function onConnection (c: ConnectContext) {
   return (socket: SessionSocket): void => {
-    wrapSocketClass(Object.getPrototypeOf(socket) as object)
     const accepted = handshakes.get(socket)
     if (accepted !== undefined) {
       handshakes.delete(socket)

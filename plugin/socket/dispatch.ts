@@ -1,77 +1,48 @@
-import type { Namespace } from 'socket.io'
-import { kLoading, kSession, runListener, runListeners, type Listener, type SessionSocket } from './autosave.js'
+import type { Socket } from 'socket.io'
+import { emitReservedToListeners, emitToListeners, type Listener, type SocketIoHooks } from '../internals/socket-io.js'
 import { backlogged, runRoute, unknownEvent, warnShadowed } from '../routes/call.js'
-import { kRoutes, type RoutedNamespace } from '../routes/table.js'
+import type { RouteTable } from '../routes/table.js'
+import type { LiveSessions } from '../session/registry.js'
+import { kLoading, kSession, runListener, runListeners, type SessionSocket } from './autosave.js'
 
-// ---- Where Socket.IO hands events to the application: routes, and listeners with autosave ----
-
-type Methods = Record<string, (...args: unknown[]) => unknown>
-
-/** One wrapper per catch-all listener function, shared by every socket (it reads the socket from `this`). */
-const anyWrappers = new WeakMap<Listener, Listener>()
-/** One wrapper per connection listener. */
-const connectionWrappers = new WeakMap<Listener, Listener>()
-
-function anyWrapper (fn: Listener): Listener {
-  let wrapper = anyWrappers.get(fn)
-  if (wrapper === undefined) {
-    wrapper = function (this: unknown, ...args: unknown[]) {
-      runListener(this as SessionSocket, fn, args, '*')
-    }
-    anyWrappers.set(fn, wrapper)
-  }
-  return wrapper
-}
-
-/** Wraps a connection listener: it waits for a loading session, then runs with autosave. */
-function connectionWrapper (fn: Listener): Listener {
-  if (typeof fn !== 'function') return fn
-  let wrapper = connectionWrappers.get(fn)
-  if (wrapper === undefined) {
-    wrapper = function (this: unknown, socket: unknown) {
-      const loading = (socket as SessionSocket)[kLoading]
-      if (loading === undefined) return runListener(socket as SessionSocket, fn, [socket], 'connection')
-      void loading.then((keep) => { if (keep) runListener(socket as SessionSocket, fn, [socket], 'connection') })
-    }
-    connectionWrappers.set(fn, wrapper)
-  }
-  return wrapper
-}
-
-/** Marks a prototype whose methods this module wrapped. */
-const kWrapped = Symbol('fastify-socket.io-session.wrapped')
+// ---- Where an event of a client comes in: its route, or its listeners with autosave ----
 
 /** Whether the socket belongs to a registration that saves after every listener. */
-const saving = (socket: SessionSocket): boolean => socket[kSession]?.ctx.autoSave === true
+const saving = (socket: SessionSocket): boolean => socket[kSession]?.ctx.options.autoSave === true
+
+/** A catch-all listener's stand-in, shared by every socket (it reads the socket from `this`). */
+function anyListener (fn: Listener): Listener {
+  return function (this: unknown, ...args: unknown[]) {
+    runListener(this as SessionSocket, fn, args, '*')
+  }
+}
+
+/** A connection listener's stand-in: it waits for a loading session, then runs with autosave. */
+function connectionListener (fn: Listener): Listener {
+  return function (this: unknown, socket: unknown) {
+    const loading = (socket as SessionSocket)[kLoading]
+    if (loading === undefined) return runListener(socket as SessionSocket, fn, [socket], 'connection')
+    void loading.then((keep) => { if (keep) runListener(socket as SessionSocket, fn, [socket], 'connection') })
+  }
+}
 
 /**
- * Makes Socket.IO run the events of this plugin's sockets through their routes, or their listeners through
- * `runListeners`, once per process: the incoming-event dispatch (`emitUntyped`, which Socket.IO's Socket calls
- * through `super`, so it is wrapped on the parent prototype) and reserved events such as `disconnect`
- * (`emitReserved`). Catch-all listeners (`onAny`), which Socket.IO calls directly, are wrapped as they are
- * added. A plugin socket's `disconnect` also unbinds it from its live session, without a listener of its own.
- * Any other socket or emitter (another server, unrouted events with `autoSave: false`, namespaces) gets
- * Socket.IO's own behaviour, and no socket carries per-socket or per-listener copies.
+ * What Socket.IO calls for the sockets of one registration (see internals/socket-io.ts): an incoming event runs its
+ * route, or its listeners then a save; reserved events (`disconnect`) run their listeners with autosave, and a
+ * `disconnect` unbinds the socket from its live session; catch-all and connection listeners save too.
  */
-export function wrapSocketClass (proto: object): void {
-  if (Object.hasOwn(proto, kWrapped)) return
-  const parent = Object.getPrototypeOf(proto) as Methods
-  const own = proto as Methods
-  const emitUntyped = parent.emitUntyped
-  const emitReserved = own.emitReserved
-  const onAny = own.onAny
-  const prependAny = own.prependAny
-  const offAny = own.offAny
+export function dispatchHooks (registry: LiveSessions, routes: RouteTable, connected: (socket: Socket) => void): SocketIoHooks {
   /** An event from the client: its route, or its listeners with autosave, once the session is current. */
   function incoming (socket: SessionSocket, event: unknown, args: unknown[]): boolean {
     const live = socket[kSession]
-    if (live === undefined) return emitUntyped.call(socket, event, ...args) as boolean
-    const route = (socket.nsp as RoutedNamespace)[kRoutes]?.get(event)
+    /* c8 ignore next */ // defensive: a socket is bound before its first event (connect middleware, or the recovery wait)
+    if (live === undefined) return emitToListeners(socket, event, args)
+    const route = routes.get(socket.nsp, event)
     const listening = socket.listenerCount(event as string) > 0
-    if (route === undefined && !listening) return unknownEvent(socket, event, args)
+    if (route === undefined && !listening) return unknownEvent(routes.routing, socket, event, args)
     if (route !== undefined && listening) warnShadowed(route)
-    if (!live.ctx.autoSave) {
-      if (route === undefined) return emitUntyped.call(socket, event, ...args) as boolean
+    if (!live.ctx.options.autoSave) {
+      if (route === undefined) return emitToListeners(socket, event, args)
       runRoute(socket, live, route, args)
       return true
     }
@@ -92,62 +63,25 @@ export function wrapSocketClass (proto: object): void {
   }
   /** A reserved event (`disconnect`, `error`, ...): its listeners, with autosave. */
   function reserved (socket: SessionSocket, event: unknown, args: unknown[]): boolean {
-    const listeners = socket.rawListeners(event as string) as Listener[]
-    if (listeners.length === 0) return false
-    runListeners(socket, listeners, args, String(event))
-    return true
-  }
-  if (!Object.hasOwn(parent, kWrapped)) {
-    Object.assign(parent, {
-      [kWrapped]: true,
-      emitUntyped: function (this: SessionSocket, event: unknown, ...args: unknown[]) {
-        return incoming(this, event, args)
-      }
-    })
-  }
-  Object.assign(proto, {
-    [kWrapped]: true,
-    emitReserved: function (this: SessionSocket, event: unknown, ...args: unknown[]) {
-      const handled = saving(this) ? reserved(this, event, args) : emitReserved.call(this, event, ...args)
-      // After the application's disconnect listeners (their changes are saved): the socket leaves its session.
-      const live = this[kSession]
-      if (event === 'disconnect' && live !== undefined) live.ctx.registry.release(live, this)
-      return handled
-    },
-    onAny: function (this: SessionSocket, fn: unknown) {
-      return onAny.call(this, saving(this) ? anyWrapper(fn as Listener) : fn)
-    },
-    prependAny: function (this: SessionSocket, fn: unknown) {
-      return prependAny.call(this, saving(this) ? anyWrapper(fn as Listener) : fn)
-    },
-    offAny: function (this: SessionSocket, fn?: unknown) {
-      if (fn === undefined) return offAny.call(this)
-      const wrapper = anyWrappers.get(fn as Listener)
-      return offAny.call(this, wrapper !== undefined && this.listenersAny().includes(wrapper) ? wrapper : fn)
+    let handled: boolean
+    if (!saving(socket)) handled = emitReservedToListeners(socket, event, args)
+    else {
+      const listeners = socket.rawListeners(event as string) as Listener[]
+      handled = listeners.length > 0
+      if (handled) runListeners(socket, listeners, args, String(event))
     }
-  })
-}
-
-/** The namespace events whose listeners receive a new socket. */
-const connectionEvents = new Set<unknown>(['connection', 'connect'])
-
-/** Makes the namespace's connection listeners, present and future, save the session after they ran. */
-export function wrapNamespace (nsp: Namespace): void {
-  const emitter = nsp as unknown as Methods
-  const inherited = Object.getPrototypeOf(nsp) as Methods
-  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
-    emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
-      return inherited[name].call(this, event, connectionEvents.has(event) ? connectionWrapper(fn as Listener) : fn)
-    }
+    // After the application's disconnect listeners (their changes are saved): the socket leaves its session.
+    const live = socket[kSession]
+    if (event === 'disconnect' && live !== undefined) registry.release(live, socket)
+    return handled
   }
-  for (const name of ['off', 'removeListener']) {
-    emitter[name] = function (this: Namespace, event: unknown, fn: unknown) {
-      return inherited[name].call(this, event, connectionWrappers.get(fn as Listener) ?? fn)
-    }
-  }
-  for (const event of connectionEvents) {
-    const present = nsp.rawListeners(event as 'connection') as Listener[]
-    nsp.removeAllListeners(event as 'connection')
-    for (const fn of present) inherited.on.call(nsp, event, connectionWrapper(fn))
+  return {
+    incoming,
+    reserved,
+    wrapsAny: saving,
+    anyListener,
+    connectionListener,
+    route: (nsp, args) => routes.add(nsp, args),
+    connected
   }
 }

@@ -2,6 +2,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Server } from 'socket.io'
 import { clientError } from '../client-errors.js'
+import { engineClient, engineQuery } from '../internals/socket-io.js'
 import { handshakeOrigin, OTHER_ORIGIN, requestOrigin, sameAsOpened } from './origin.js'
 import type { OwnOrigin } from '../internals/fastify-request.js'
 
@@ -17,12 +18,6 @@ export interface EngineCheckContext {
 
 /** Why a request was refused, as logged. */
 type Reason = 'jsonp' | 'other origin without Origin' | 'origin changed'
-
-/** An Engine.IO connection, as far as the check needs it. */
-interface EngineClient { request: IncomingMessage, close: (discard?: boolean) => void }
-
-/** Engine.IO parses the query into `_query` before its middlewares run, and decides with it (`sid`, `j`). */
-type EngineRequest = IncomingMessage & { _query: Record<string, string | undefined> }
 
 /** Longest Origin text written to the log. */
 const MAX_LOGGED_ORIGIN = 200
@@ -51,12 +46,11 @@ function forbid (req: IncomingMessage, res: unknown): void {
  * Socket.IO middleware's, which answers with `connect_error` data.
  */
 export function engineOriginCheck (c: EngineCheckContext) {
-  const clients = (c.io.engine as unknown as { clients: Record<string, EngineClient> }).clients
   return (req: IncomingMessage, res: unknown, next: (err?: Error) => void): void => {
-    const query = (req as EngineRequest)._query
-    // As Engine.IO: an empty sid is a handshake, and only an own key names a connection.
+    const query = engineQuery(req)
+    // As Engine.IO: an empty sid is a handshake.
     const sid = query.sid
-    const client = sid && Object.hasOwn(clients, sid) ? clients[sid] : undefined
+    const client = sid ? engineClient(c.io, sid) : undefined
     let reason: Reason | undefined
     if (typeof query.j === 'string' && !c.allowJsonp) reason = 'jsonp'
     else if (!sid) {

@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify'
+import type { Namespace, Server, Socket } from 'socket.io'
+import { Lifecycle } from './cluster/lifecycle.js'
+import { Peers } from './cluster/peers.js'
+import { quietAdapterClose } from './internals/adapter.js'
+import { readOwnOrigin } from './internals/fastify-request.js'
+import { readSessionInternals } from './internals/fastify-session.js'
+import { attachSocketIo, checkSocketIo, parentOf } from './internals/socket-io.js'
+import { resolveOptions } from './options/plugin.js'
+import { Buckets } from './routes/rate-limit.js'
+import { RouteTable } from './routes/table.js'
+import { compileCheck } from './schemas.js'
+import { interceptHttp } from './session/http-saves.js'
+import type { Context } from './session/live-session.js'
+import { LiveSessions } from './session/registry.js'
+import { socketSessionClass } from './session/socket-session.js'
+import { timedStore } from './session/store.js'
+import { onConnection, sessionMiddleware, type ConnectContext } from './socket/connect.js'
+import { dispatchHooks } from './socket/dispatch.js'
+import { engineOriginCheck } from './socket/engine-origin.js'
+
+// ---- One registration: every part made once, each given what it needs ----
+
+/**
+ * Wires the plugin into one Fastify instance: checks the options and what it reads of @fastify/session, Fastify
+ * and Socket.IO (throwing at registration when something is missing), then hooks into HTTP saves, Engine.IO
+ * requests, Socket.IO handshakes and events, and Fastify's ready and close.
+ */
+export function createRegistration (fastify: FastifyInstance, input: unknown): void {
+  const options = resolveOptions(input)
+  const { io, log } = fastify
+  checkSocketIo(io as Server | undefined)
+  const internals = readSessionInternals(fastify)
+  const ownOrigin = readOwnOrigin(fastify)
+  // The plugin's own store calls: timed, and past the HTTP watch below.
+  const store = timedStore(internals.store, options.storeTimeout)
+  const peers = new Peers(io)
+  const registry = new LiveSessions(peers.remote)
+  const lifecycle = new Lifecycle(peers, registry, { store, log, options }, options)
+  const shared: Context = { store, log, options, events: lifecycle }
+  const c: ConnectContext = {
+    options,
+    internals,
+    store,
+    ownOrigin,
+    log,
+    parseCookie: fastify.parseCookie,
+    checkAuth: options.auth && compileCheck('auth', options.auth, false),
+    checkQuery: options.query && compileCheck('query', options.query, true),
+    registry,
+    shared,
+    SocketSession: socketSessionClass(internals.Session, internals.hashKey)
+  }
+  const routes = new RouteTable({ events: options.events, log, buckets: new Buckets() })
+  const middleware = sessionMiddleware(c)
+  const hooks = dispatchHooks(registry, routes, onConnection(c) as (socket: Socket) => void)
+  const detach = attachSocketIo(io, hooks, (nsp: Namespace) => {
+    routes.adopt(nsp, parentOf(nsp))
+    nsp.use(middleware)
+  })
+  // Every HTTP request of every connection, before Engine.IO handles it.
+  io.engine.use(engineOriginCheck({ io, ownOrigin, allowJsonp: options.allowJsonp, log }))
+  // HTTP routes write through the registered store: their saves merge, and the lifecycle hears of them.
+  const unwatch = interceptHttp(fastify, internals.store, {
+    store,
+    cookieName: options.cookieName,
+    cookiePrefix: options.cookiePrefix,
+    signer: internals.signer,
+    writes: lifecycle
+  })
+
+  fastify.addHook('onReady', async () => lifecycle.start())
+  // fastify.close(): save what is queued, then close every client so the HTTP server can stop.
+  // A store that does not answer holds close() no longer than one store timeout.
+  fastify.addHook('preClose', async () => {
+    lifecycle.stop()
+    unwatch()
+    quietAdapterClose(io)
+    await within(registry.flushAll(), options.storeTimeout)
+    io.engine.close()
+  })
+  fastify.addHook('onClose', async () => detach())
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within (promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([promise, new Promise((resolve) => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
+}
