@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { SocketSessionOptions } from './options/plugin.js'
+import type { SocketSessionOptions } from './options.js'
 import { createRegistration } from './registration.js'
 import './types.js'
 
@@ -21,12 +21,12 @@ const plugin = fp(fastifySocketIoSession, {
 export default plugin
 export { plugin as fastifySocketIoSession }
 export { RedisStore, type RedisClient, type RedisStoreOptions } from './redis/store.js'
-export type { OriginCheck, SocketSessionOptions } from './options/plugin.js'
+export type { OriginCheck, SocketSessionOptions } from './options.js'
 export type { HandshakeData } from './types.js'
 export {
   ClientCodes, EventError, EventErrorCodes, type ClientCode, type ClientErrorBody, type ClientErrorReply, type EventErrorBody, type EventErrorCode,
   type EventErrorMessage, type EventErrorReply, type RefusalData, type SessionErrorPayload, type ValidationIssue
 } from './client-errors.js'
-export type { EventsOptions, KeyGenerator } from './options/events.js'
+export type { EventsOptions, KeyGenerator } from './routes/options.js'
 export type { RateLimit } from './routes/rate-limit.js'
 export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck } from './routes/types.js'

@@ -2,18 +2,24 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, keyNames, unserializable } from '../errors.js'
 import { absorb, absorbChanges, changes, mergeOver, replaceWith, revert, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
-import type { ResolvedOptions } from '../options/plugin.js'
 import { cookieExpired, type Store, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
+
+/** The options live sessions read. */
+export interface LiveSessionOptions {
+  autoSave: boolean
+  errorEvent: string
+  rolling: boolean
+  touchAfter: number
+}
 
 /** What every live session of one registration shares. */
 export interface Context {
   /** The session store, as the plugin calls it: every call timed, merge-saves where the store has them. */
   store: Store
   log: FastifyBaseLogger
-  /** The options live sessions read: `autoSave`, `errorEvent`, `rolling`, `touchAfter`. */
-  options: Pick<ResolvedOptions, 'autoSave' | 'errorEvent' | 'rolling' | 'touchAfter'>
+  options: LiveSessionOptions
   /** Told when this process wrote a session, and when it found it gone or destroyed it (its sockets are ended). */
   events: { saved: (live: LiveSession) => void, gone: (live: LiveSession) => void }
 }

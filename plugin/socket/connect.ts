@@ -77,7 +77,7 @@ export function onConnection (c: ConnectContext) {
     const loading = runHandshake(c, socket).then((result) => {
       socket[kLoading] = undefined
       if (result instanceof Refusal) {
-        socket.emit(c.options.errorEvent, sessionError(result.data.code, result.data.errors))
+        socket.emit(c.shared.options.errorEvent, sessionError(result.data.code, result.data.errors))
         socket.disconnect(true)
         return false
       }

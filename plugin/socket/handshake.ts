@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Socket } from 'socket.io'
 import { Refusal, type ClientCode, type ValidationIssue } from '../client-errors.js'
-import type { ResolvedOptions } from '../options/plugin.js'
-import { originAllowed } from './origin.js'
+import { originAllowed, type OriginOptions } from './origin.js'
 import { applicationQuery, type HandshakeCheck } from '../schemas.js'
 import type { OwnOrigin } from '../internals/fastify-request.js'
 import type { SessionInternals } from '../internals/fastify-session.js'
@@ -10,9 +9,16 @@ import { expired, type Store, type Stored } from '../session/store.js'
 
 // ---- Handshake: origin → auth/query schemas → signed cookie → stored session ----
 
+/** The options the handshake reads. */
+export interface HandshakeOptions extends OriginOptions {
+  cookieName: string
+  cookiePrefix: string
+  requireSession: boolean
+}
+
 /** What the handshake needs, fixed at registration. */
 export interface HandshakeContext {
-  options: ResolvedOptions
+  options: HandshakeOptions
   internals: SessionInternals
   /** The session store, every call timed. */
   store: Store

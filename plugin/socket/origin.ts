@@ -1,7 +1,15 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'socket.io'
-import type { ResolvedOptions } from '../options/plugin.js'
 import type { OwnOrigin } from '../internals/fastify-request.js'
+
+/** Decides whether a connection's origin is allowed, beyond the server's own origin. */
+export type OriginCheck = (origin: string, socket: Socket) => boolean | Promise<boolean>
+
+/** The options the origin check reads. */
+export interface OriginOptions {
+  allowedOrigins: OriginCheck
+  allowMissingOrigin: boolean
+}
 
 // ---- A request's effective origin ----
 
@@ -72,7 +80,7 @@ export function sameAsOpened (now: RequestOrigin, opened: RequestOrigin): boolea
  * Whether the connection's origin may open a socket: none (per `allowMissingOrigin`), the server's own origin
  * (scheme, host and port), or allowed by `allowedOrigins`. Malformed origins are refused.
  */
-export async function originAllowed (socket: Socket, options: ResolvedOptions, ownOrigin: OwnOrigin): Promise<boolean> {
+export async function originAllowed (socket: Socket, options: OriginOptions, ownOrigin: OwnOrigin): Promise<boolean> {
   const { origin, own } = handshakeOrigin(socket.request, ownOrigin)
   if (origin === NO_ORIGIN) return options.allowMissingOrigin
   if (typeof origin !== 'string') return false

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io'
 import { isThenable } from '../thenable.js'
-import type { RateLimit } from '../routes/rate-limit.js'
-import type { Hooks, OnErrorHook, PreHandlerHook } from '../routes/types.js'
+import type { RateLimit } from './rate-limit.js'
+import type { Hooks, OnErrorHook, PreHandlerHook } from './types.js'
 
 // ---- The `events` option: what every event route shares ----
 

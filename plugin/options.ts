@@ -1,12 +1,13 @@
 import type { TSchema } from 'typebox'
-import type { Socket } from 'socket.io'
-import { FST_SIO_SESSION_BAD_OPTION } from '../errors.js'
-import { resolveEvents, type EventsOptions, type ResolvedEvents } from './events.js'
+import { FST_SIO_SESSION_BAD_OPTION } from './errors.js'
+import { resolveEvents, type EventsOptions, type ResolvedEvents } from './routes/options.js'
+import type { LiveSessionOptions } from './session/live-session.js'
+import type { HandshakeOptions } from './socket/handshake.js'
+import type { OriginCheck } from './socket/origin.js'
+
+export type { OriginCheck }
 
 // ---- Public options ----
-
-/** Decides whether a connection's origin is allowed, beyond the server's own origin. */
-export type OriginCheck = (origin: string, socket: Socket) => boolean | Promise<boolean>
 
 /** Options of fastify-socket.io-session. */
 export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query extends TSchema = TSchema> {
@@ -48,19 +49,10 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
 }
 
 /** The options after checking, with every default filled in. */
-export interface ResolvedOptions {
+export interface ResolvedOptions extends HandshakeOptions, LiveSessionOptions {
   auth: TSchema | undefined
   query: TSchema | undefined
-  requireSession: boolean
-  autoSave: boolean
-  cookieName: string
-  cookiePrefix: string
-  allowedOrigins: OriginCheck
-  allowMissingOrigin: boolean
   allowJsonp: boolean
-  errorEvent: string
-  rolling: boolean
-  touchAfter: number
   checkInterval: number
   revalidateInterval: number
   storeTimeout: number
