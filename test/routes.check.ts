@@ -4,9 +4,7 @@ import type { Server, Socket } from 'socket.io'
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client'
 import { Type, type Static } from 'typebox'
 import socketSession, { EventError, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData, type KeyGenerator } from '../plugin/index.js'
-
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
-type Expect<T extends true> = T
+import type { Equal, Expect } from './type-checks.js'
 
 const Chat = Type.Object({ room: Type.String(), text: Type.String() })
 const ChatReply = Type.Object({ id: Type.Number() })

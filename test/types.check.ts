@@ -6,9 +6,8 @@ import { Type, type Static } from 'typebox'
 import type { SessionStore } from '@fastify/session'
 import fastifyRedis from '@fastify/redis'
 import socketSession, { fastifySocketIoSession, ClientCodes, RedisStore, type RedisStoreOptions, type ClientCode, type HandshakeData, type RefusalData, type SocketSessionOptions } from '../plugin/index.js'
+import type { Equal, Expect } from './type-checks.js'
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
-type Expect<T extends true> = T
 type Covered = [
   Expect<Equal<Socket['session'], FastifySessionObject>>,
   Expect<Equal<ReturnType<Socket['session']['save']>, Promise<void>>>,
