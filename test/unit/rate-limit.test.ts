@@ -1,0 +1,42 @@
+import t from 'tap'
+import { Buckets, type RateLimit } from '../../plugin/routes/rate-limit.js'
+
+// ---- Token buckets, with the clock passed in ----
+
+// One token per 256 ms: a rate exact in binary, so the waits are whole ms.
+const limit: RateLimit = { max: 4, timeWindow: 1024 }
+
+type Take = [now: number, key: string]
+/** `n` events of `key` at `now`. */
+const at = (now: number, n = 1, key = 'a'): Take[] => Array.from({ length: n }, (): Take => [now, key])
+
+t.test('take: 0 when the event may run, else the ms until a token is back', async (t) => {
+  const rows: Array<{ name: string, takes: Take[], expected: number[] }> = [
+    { name: 'within the limit: a burst of max', takes: at(0, 4), expected: [0, 0, 0, 0] },
+    { name: 'over the limit: retryAfter is timeWindow / max', takes: at(0, 5), expected: [0, 0, 0, 0, 256] },
+    { name: 'a refused event takes no token', takes: at(0, 6), expected: [0, 0, 0, 0, 256, 256] },
+    { name: 'half a token back: half the wait', takes: [...at(0, 4), ...at(128)], expected: [0, 0, 0, 0, 128] },
+    { name: 'one token back after timeWindow / max', takes: [...at(0, 4), ...at(256, 2)], expected: [0, 0, 0, 0, 0, 256] },
+    { name: 'exactly the window after a burst: full again', takes: [...at(0, 4), ...at(1024, 5)], expected: [0, 0, 0, 0, 0, 0, 0, 0, 256] },
+    { name: '1 ms before the window: one token short by 1 ms', takes: [...at(0, 4), ...at(1023, 4)], expected: [0, 0, 0, 0, 0, 0, 0, 1] },
+    { name: 'an idle bucket refills to max, no more', takes: [...at(0), ...at(60_000, 5)], expected: [0, 0, 0, 0, 0, 256] },
+    { name: 'keys are independent', takes: [...at(0, 5), ...at(0, 5, 'b'), ...at(0, 1)], expected: [0, 0, 0, 0, 256, 0, 0, 0, 0, 256, 256] },
+    { name: 'a key first seen late starts full', takes: [...at(0, 4), ...at(500, 4, 'b')], expected: [0, 0, 0, 0, 0, 0, 0, 0] }
+  ]
+  for (const { name, takes, expected } of rows) {
+    const buckets = new Buckets()
+    t.strictSame(takes.map(([now, key]) => buckets.take(key, limit, now)), expected, name)
+  }
+})
+
+t.test('each limit object is its own bucket; size counts keys', async (t) => {
+  const buckets = new Buckets()
+  const route: RateLimit = { max: 1, timeWindow: 1024 }
+  const global: RateLimit = { max: 1, timeWindow: 1024 }
+  t.equal(buckets.size, 0)
+  t.strictSame([buckets.take('a', route, 0), buckets.take('a', route, 0)], [0, 1024], 'the route\'s bucket empties')
+  t.equal(buckets.take('a', global, 0), 0, 'an equal limit, another object: another bucket')
+  t.equal(buckets.size, 1, 'one key')
+  buckets.take('b', route, 0)
+  t.equal(buckets.size, 2)
+})
