@@ -113,6 +113,10 @@ function origins (value: unknown): OriginCheck {
     } catch {
       bad(`allowedOrigins entry "${origin}" is not an origin such as "https://app.example.com"`)
     }
+    // Browsers send only http(s) origins: another scheme (or 'localhost:3000', read as a scheme) never matches.
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      bad(`allowedOrigins entry "${origin}" is not an http(s) origin such as "https://app.example.com"`)
+    }
     allowed.add(parsed.origin)
   }
   return (origin) => allowed.has(origin)

@@ -80,6 +80,7 @@ t.test('refused: FST_SIO_SESSION_BAD_OPTION naming the fix', async (t) => {
   const schema = (name: string): string => `option "${name}" must be a TypeBox schema, e.g. Type.Object({ ... })`
   const origins = 'option "allowedOrigins" must be an array of origins such as "https://app.example.com", or a function'
   const entry = (origin: string): string => `allowedOrigins entry "${origin}" is not an origin such as "https://app.example.com"`
+  const scheme = (origin: string): string => `allowedOrigins entry "${origin}" is not an http(s) origin such as "https://app.example.com"`
   const limit = '"events.rateLimit" must be { max, timeWindow }: whole numbers of events and of ms, at least 1'
   const rows: Array<{ name: string, input: Record<string, unknown>, message: string }> = [
     { name: 'an unknown option', input: { foo: 1 }, message: `unknown option "foo"; known options are ${known}` },
@@ -107,6 +108,9 @@ t.test('refused: FST_SIO_SESSION_BAD_OPTION naming the fix', async (t) => {
     { name: 'allowedOrigins: a host without a scheme', input: { allowedOrigins: ['app.example.com'] }, message: entry('app.example.com') },
     { name: 'allowedOrigins: ""', input: { allowedOrigins: ['https://ok.example', ''] }, message: entry('') },
     { name: 'allowedOrigins: a scheme alone', input: { allowedOrigins: ['https://'] }, message: entry('https://') },
+    { name: 'allowedOrigins: a host and port without a scheme', input: { allowedOrigins: ['localhost:3000'] }, message: scheme('localhost:3000') },
+    { name: 'allowedOrigins: a WebSocket URL', input: { allowedOrigins: ['ws://app.example.com'] }, message: scheme('ws://app.example.com') },
+    { name: 'allowedOrigins: a file URL', input: { allowedOrigins: ['file:///index.html'] }, message: scheme('file:///index.html') },
     { name: 'events: null', input: { events: null }, message: 'option "events" must be an object' },
     { name: 'events: []', input: { events: [] }, message: 'option "events" must be an object' },
     { name: 'events: "x"', input: { events: 'x' }, message: 'option "events" must be an object' },
