@@ -19,6 +19,17 @@ function refilled (bucket: Bucket, limit: RateLimit, now: number): boolean {
   return bucket.tokens + (now - bucket.at) * (limit.max / limit.timeWindow) >= limit.max
 }
 
+/**
+ * The ms from now until a bucket holding `tokens` (< 1) has a token again, worked out with the same sum `take`
+ * will do then: the division alone can round either way (a client that waited as told refused again).
+ */
+function wait (tokens: number, rate: number): number {
+  let ms = Math.ceil((1 - tokens) / rate)
+  while (tokens + ms * rate < 1) ms++
+  while (ms > 1 && tokens + (ms - 1) * rate >= 1) ms--
+  return ms
+}
+
 /** Whether every bucket of a key would be full again by `now`. */
 function allRefilled (buckets: Map<RateLimit, Bucket>, now: number): boolean {
   for (const [limit, bucket] of buckets) if (!refilled(bucket, limit, now)) return false
@@ -63,7 +74,7 @@ export class Buckets {
       bucket.tokens -= 1
       return 0
     }
-    return Math.ceil((1 - bucket.tokens) / rate)
+    return wait(bucket.tokens, rate)
   }
 
   /** Drops the keys whose buckets would all be full again; the next sweep waits until the keys have doubled. */

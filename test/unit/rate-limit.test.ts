@@ -40,3 +40,26 @@ t.test('each limit object is its own bucket; size counts keys', async (t) => {
   buckets.take('b', route, 0)
   t.equal(buckets.size, 2)
 })
+
+t.test('retryAfter is exact where the rate is not a whole fraction: a client that waits as told gets a token', async (t) => {
+  const rows: Array<{ limit: RateLimit, burst: number, asked: number }> = [
+    // 10 per minute: at 1200 ms, 4800 ms by division, but the sum at 6000 ms falls short of a token.
+    { limit: { max: 10, timeWindow: 60_000 }, burst: 10, asked: 1200 },
+    { limit: { max: 1, timeWindow: 7 }, burst: 1, asked: 2 },
+    // 1 per 3 ms: 3 ms by division, though the token is back after 2.
+    { limit: { max: 1, timeWindow: 3 }, burst: 1, asked: 1 }
+  ]
+  for (const { limit, burst, asked } of rows) {
+    const name = `${limit.max} per ${limit.timeWindow} ms, asked at ${asked} ms`
+    const buckets = new Buckets()
+    for (let i = 0; i < burst; i++) buckets.take('a', limit, 0)
+    const retryAfter = buckets.take('a', limit, asked)
+    t.ok(retryAfter >= 1, `${name}: refused`)
+    // Two copies of the bucket: one asked 1 ms early (refused), one asked on time (runs).
+    const early = new Buckets()
+    for (let i = 0; i < burst; i++) early.take('a', limit, 0)
+    early.take('a', limit, asked)
+    t.ok(early.take('a', limit, asked + retryAfter - 1) > 0, `${name}: 1 ms early is refused`)
+    t.equal(buckets.take('a', limit, asked + retryAfter), 0, `${name}: on time runs`)
+  }
+})
