@@ -32,11 +32,15 @@ export interface RequestOrigin { origin: EffectiveOrigin, own: string | undefine
  */
 const origins = new WeakMap<IncomingMessage, RequestOrigin>()
 
-/** An http(s) origin, normalized; undefined for anything else (`null`, garbage, other schemes). */
+/**
+ * An http(s) origin, normalized; undefined for anything else (`null`, garbage, other schemes, and anything beyond
+ * scheme, host and port: two origins joined with a comma parse as one host followed by a path).
+ */
 function parseOrigin (origin: string): string | undefined {
   try {
     const url = new URL(origin)
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
+    return url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '' ? url.origin : undefined
   } catch {
     return undefined
   }
