@@ -199,6 +199,8 @@ export class LiveSession {
         await store.set(id, merged)
         return merged
       })
+      // What was written is the base now: a key removed and set back meanwhile stays a change, not a stale copy.
+      written(this.base, local)
       absorb(this.data, this.base, merged, local.changed)
     }
     this.version++
