@@ -1,6 +1,7 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
 import { startApp, call, next } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Expiry and rolling sessions ----
 
@@ -97,14 +98,7 @@ t.test('an HTTP request that extends the session keeps its sockets', async (t) =
 })
 
 t.test('a session read again while the store fails: an expired one ends, a live one stays', async (t) => {
-  class FlakyStore extends MemoryStore {
-    broken = false
-    get (id: string, done: any): void {
-      if (this.broken) return done(new Error('store down'))
-      super.get(id, done)
-    }
-  }
-  const store = new FlakyStore()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, {
     session: { store, rolling: false, cookie: { secure: false, maxAge: 400 } },
     plugin: { checkInterval: 50, revalidateInterval: 60 },
@@ -112,7 +106,7 @@ t.test('a session read again while the store fails: an expired one ends, a live 
   })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.broken = true
+  store.fail.get = new Error('store down')
   // Revalidations fail (logged) before the expiry; the socket stays until then.
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.ok(socket.connected)

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { MemoryStore } from '@fastify/session'
 import { startRedis } from './redis-server.js'
 import { call, next, sessionIdOf, startApp, type TestApp } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- A session that no longer exists ends its sockets, however it was found gone ----
 
@@ -69,10 +70,8 @@ t.test('reload() that finds the session gone rejects, and ends every socket of i
 })
 
 t.test('a destroy() whose store call fails is reported to its caller, and the sockets are ended anyway', async (t) => {
-  class Store extends MemoryStore {
-    destroy (_id: string, done: (err?: unknown) => void): void { done(new Error('cannot delete')) }
-  }
-  const app = await startApp(t, { session: { store: new Store() }, setup: handlers })
+  const store = new FakeStore({ fail: { destroy: new Error('cannot delete') } })
+  const app = await startApp(t, { session: { store }, setup: handlers })
   const { cookie, tabs, ended } = await twoTabs(app)
   t.equal(await call(tabs[0], 'logout'), 'FST_SIO_SESSION_STORE')
   t.same(await Promise.all(ended), [['SESSION_DESTROYED', 'io server disconnect'], ['SESSION_DESTROYED', 'io server disconnect']])

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Type } from 'typebox'
 import { startApp, call } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Handshake schemas (TypeBox) and refusals ----
 
@@ -98,44 +99,27 @@ t.test('a schema whose own code throws refuses the handshake instead of crashing
 })
 
 t.test('invalid data is refused before the session is read', async (t) => {
-  let reads = 0
-  const { MemoryStore } = await import('@fastify/session')
-  class Store extends MemoryStore {
-    get (id: string, done: any): void { reads++; super.get(id, done) }
-  }
-  const { connected, login } = await startApp(t, { session: { store: new Store() }, plugin: { auth: Auth } })
+  const store = new FakeStore()
+  const { connected, login } = await startApp(t, { session: { store }, plugin: { auth: Auth } })
   const cookie = await login()
-  const before = reads
+  const before = store.counts.get
   const err: any = await connected({ auth: { token: 1 }, extraHeaders: { cookie } }).catch((e) => e)
   t.equal(err.data.code, 'INVALID_AUTH')
-  t.equal(reads, before, 'the store was not read')
+  t.equal(store.counts.get, before, 'the store was not read')
 })
 
 t.test('a client that disconnects mid-handshake leaves nothing behind', async (t) => {
-  const { MemoryStore } = await import('@fastify/session')
-  let release: () => void = () => {}
-  const gate = new Promise<void>((resolve) => { release = resolve })
-  let waiting: () => void = () => {}
-  const reached = new Promise<void>((resolve) => { waiting = resolve })
-  class SlowStore extends MemoryStore {
-    slow = false
-    get (id: string, done: any): void {
-      if (!this.slow) return super.get(id, done)
-      waiting()
-      void gate.then(() => super.get(id, done))
-    }
-  }
-  const store = new SlowStore()
+  const store = new FakeStore()
   const { app, login, client, connected } = await startApp(t, { session: { store }, setup: showData })
   const cookie = await login()
-  store.slow = true
+  const held = store.hold('get')
+  const reached = store.called('get', store.counts.get + 1)
   const socket = client({ extraHeaders: { cookie } })
   socket.connect()
   await reached
   socket.disconnect()
   await new Promise((resolve) => setTimeout(resolve, 20))
-  release()
-  store.slow = false
+  held.open()
   await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal(app.io.of('/').sockets.size, 0)
   const again = await connected({ extraHeaders: { cookie } })

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
-import session, { MemoryStore, type FastifySessionOptions } from '@fastify/session'
+import session, { type FastifySessionOptions } from '@fastify/session'
 import socketio from 'fastify-socket.io'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import type { ServerOptions } from 'socket.io'
@@ -132,32 +132,6 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
   }
   t.teardown(close)
   return { app, url, cookieName, login, http, client, connected, close }
-}
-
-/** A memory store that counts reads and writes, and can fail or slow down its writes. */
-export class CountingStore extends MemoryStore {
-  declare store: Map<string, any>
-  writes = 0
-  reads = 0
-  fail = false
-  slow = 0
-  /** The data of the last write that started. */
-  started: any
-  get (id: string, done: (err: unknown, value?: any) => void): void {
-    this.reads++
-    super.get(id, done)
-  }
-
-  set (id: string, session: any, done: (err?: unknown) => void): void {
-    this.writes++
-    this.started = session
-    if (this.fail) return done(new Error('disk full'))
-    if (this.slow > 0) {
-      setTimeout(() => super.set(id, session, done), this.slow)
-      return
-    }
-    super.set(id, session, done)
-  }
 }
 
 /** The session id in a `sessionId=<id>.<signature>` cookie (what the store keys on). */

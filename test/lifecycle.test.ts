@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { startRedis } from './redis-server.js'
 import { startApp, call, next, sessionIdOf } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Lifecycle edge cases: shared stores, stray messages, the adapter down while the store works ----
 
@@ -109,14 +110,7 @@ t.test('the adapter\'s Redis down while the store works: a logout still ends the
 })
 
 t.test('revalidation takes in a write nobody announced, even while reads overlap', async (t) => {
-  class SlowStore extends MemoryStore {
-    reads = 0
-    get (id: string, done: any): void {
-      this.reads++
-      setTimeout(() => super.get(id, done), 60)
-    }
-  }
-  const store = new SlowStore()
+  const store = new FakeStore({ delay: { get: 60 } })
   const { login, connected } = await startApp(t, {
     session: { store },
     // Ticks come faster than the store answers: a tick that finds a read running adds none.
@@ -124,7 +118,7 @@ t.test('revalidation takes in a write nobody announced, even while reads overlap
     setup: handlers
   })
   const socket = await connected({ extraHeaders: { cookie: await login() } })
-  const stored = [...(store as any).store.values()][0]
+  const stored = [...store.store.values()][0]
   stored.cart = ['written behind the plugin\'s back']
   let seen = null
   for (let i = 0; seen === null && i < 200; i++) {
@@ -132,26 +126,17 @@ t.test('revalidation takes in a write nobody announced, even while reads overlap
     seen = await call(socket, 'get', 'cart')
   }
   t.same(seen, ['written behind the plugin\'s back'])
-  const reads = store.reads
+  const reads = store.counts.get
   await new Promise((resolve) => setTimeout(resolve, 300))
-  t.ok(store.reads - reads <= 6, `reads do not pile up: ${store.reads - reads} in 300 ms of 10 ms ticks`)
+  t.ok(store.counts.get - reads <= 6, `reads do not pile up: ${store.counts.get - reads} in 300 ms of 10 ms ticks`)
   t.equal(await call(socket, 'get', 'user'), 'ada', 'events do not wait for timer reads')
 })
 
 t.test('two writes announced during one read: the next event waits for a second read and sees both', async (t) => {
-  /** Node B's view of the shared sessions: its reads wait while `held` is set. */
-  class HeldStore extends MemoryStore {
-    held: Promise<void> | undefined
-    waiting = 0
-    get (id: string, done: any): void {
-      if (this.held === undefined) return super.get(id, done)
-      this.waiting++
-      void this.held.then(() => super.get(id, done))
-    }
-  }
   // Two nodes in one process share the sessions (one Map); the adapter carries the messages.
+  // Node B's reads can be held.
   const sessions = new Map()
-  const store = new HeldStore(sessions)
+  const store = new FakeStore({ sessions })
   const a = await startApp(t, { redis: redis.url, session: { store: new MemoryStore(sessions) }, setup: handlers })
   const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
   const b = await startApp(t, { redis: redis.url, session: { store }, setup: handlers })
@@ -163,36 +148,26 @@ t.test('two writes announced during one read: the next event waits for a second 
     b.app.io.on('fastify-socket.io-session', (kind: string) => { if (kind === 'changed' && ++count === 2) resolve() })
   })
   // B's read after the first announcement is held until the second has arrived too.
-  let release = (): void => {}
-  store.held = new Promise((resolve) => { release = resolve })
+  const held = store.hold('get')
   await a.http('POST', '/set', cookie, { first: 1 })
   await a.http('POST', '/set', cookie, { second: 2 })
   await announced
-  t.equal(store.waiting, 1, 'one read was running when the second write was announced')
-  store.held = undefined
-  release()
+  t.equal(held.waiting, 1, 'one read was running when the second write was announced')
+  held.open()
   t.same([await call(socket, 'get', 'first'), await call(socket, 'get', 'second')], [1, 2])
 })
 
 t.test('revalidation is spread over the interval: each session read about once per revalidateInterval, not all at once', async (t) => {
-  class TimedStore extends MemoryStore {
-    reads: number[] = []
-    get (id: string, done: any): void {
-      this.reads.push(Date.now())
-      super.get(id, done)
-    }
-  }
-  const store = new TimedStore()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, {
     session: { store },
     plugin: { checkInterval: 50, revalidateInterval: 500 },
     setup: handlers
   })
   for (let i = 0; i < 10; i++) await connected({ extraHeaders: { cookie: await login({ user: `user ${i}` }) } })
-  store.reads = []
   const start = Date.now()
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  const reads = store.reads.filter((at) => at >= start)
+  const reads = store.calls.filter((call) => call.method === 'get' && call.at >= start).map((call) => call.at)
   // 10 sessions, one read each per 500 ms: about 20 reads in a second, one per 50 ms tick.
   t.ok(reads.length >= 14 && reads.length <= 24, `${reads.length} reads in 1 s`)
   const perTick = new Map<number, number>()

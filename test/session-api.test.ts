@@ -1,6 +1,7 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
 import { startApp, call, next } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- socket.session has the API of request.session ----
 
@@ -112,22 +113,15 @@ t.test('a session destroyed over HTTP ends its sockets; a reconnect with the old
 })
 
 t.test('destroy(callback), and a destroy that fails', async (t) => {
-  class Store extends MemoryStore {
-    fail = false
-    destroy (id: string, done: (err?: unknown) => void): void {
-      if (this.fail) return done(new Error('cannot delete'))
-      super.destroy(id, done)
-    }
-  }
-  const store = new Store()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, { session: { store }, setup: api })
   const cookie = await login({ user: 'ada' })
   const socket = await connected({ extraHeaders: { cookie } })
-  store.fail = true
+  store.fail.destroy = new Error('cannot delete')
   const ended = next(socket, 'disconnect')
   t.equal(await call(socket, 'destroy-cb'), 'FST_SIO_SESSION_STORE', 'the caller is told')
   t.equal(await ended, 'io server disconnect', 'and the socket is ended anyway: a logout that failed still logs out here')
-  store.fail = false
+  delete store.fail.destroy
   const again = await connected({ extraHeaders: { cookie } })
   t.equal(await call(again, 'get', 'user'), 'ada', 'the store still has the session')
   t.equal(await call(again, 'destroy-cb'), 'ok')

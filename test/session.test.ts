@@ -1,7 +1,7 @@
 import t from 'tap'
-import { MemoryStore } from '@fastify/session'
 import { Signer } from '@fastify/cookie'
-import { CountingStore, startApp, call, SECRET } from './helpers.js'
+import { startApp, call, sessionIdOf, SECRET } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- The HTTP session on every socket ----
 
@@ -15,13 +15,13 @@ const echo = (app: any): void => {
 
 for (const transport of ['websocket', 'polling']) {
   t.test(`the socket carries the HTTP session (${transport})`, async (t) => {
-    const store = new CountingStore()
+    const store = new FakeStore()
     const { login, connected } = await startApp(t, { session: { store }, setup: echo })
     const cookie = await login({ user: 'grace' })
-    const writes = store.writes
+    const writes = store.counts.set
     const socket = await connected({ transports: [transport as 'websocket'], extraHeaders: { cookie } })
     t.same(await call(socket, 'whoami'), { user: 'grace', same: true, id: 'string' })
-    t.equal(store.writes, writes, 'the handshake and a read-only event write nothing')
+    t.equal(store.counts.set, writes, 'the handshake and a read-only event write nothing')
   })
 }
 
@@ -46,7 +46,7 @@ t.test('a prefix that does not match loads no session', async (t) => {
 })
 
 t.test('secret rotation: a cookie signed by an older secret still loads', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const old = 'an older secret of at least thirty-two characters'
   const first = await startApp(t, { session: { store, secret: old }, setup: echo })
   const cookie = await first.login({ user: 'ken' })
@@ -57,7 +57,7 @@ t.test('secret rotation: a cookie signed by an older secret still loads', async 
 })
 
 t.test('bad cookies give an empty session that is never written', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { app, login, connected, cookieName } = await startApp(t, {
     session: { store },
     setup: (app) => {
@@ -84,11 +84,11 @@ t.test('bad cookies give an empty session that is never written', async (t) => {
     unknown: `${cookieName}=${encodeURIComponent(new Signer(SECRET).sign('no-such-session'))}`
   }
   for (const [name, cookie] of Object.entries(cases)) {
-    const writes = store.writes
+    const writes = store.counts.set
     const socket = await connected(cookie === undefined ? {} : { extraHeaders: { cookie } })
     t.equal((await call(socket, 'whoami')).user, null, `${name}: no user`)
     t.equal(await call(socket, 'touchme'), 'x', `${name}: the empty session can be used`)
-    t.equal(store.writes, writes, `${name}: nothing written`)
+    t.equal(store.counts.set, writes, `${name}: nothing written`)
     socket.disconnect()
   }
   t.equal(store.store.size, 1, 'no orphan sessions in the store')
@@ -96,22 +96,22 @@ t.test('bad cookies give an empty session that is never written', async (t) => {
 })
 
 t.test('an expired stored session is not loaded, and not rewritten', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, { session: { store, cookie: { secure: false, maxAge: 50 } }, setup: echo })
   const cookie = await login({ user: 'old' })
   const [id] = [...store.store.keys()]
   const stored = store.store.get(id) as any
   stored.cookie.expires = new Date(Date.now() - 1000)
   stored.cookie.originalExpires = stored.cookie.expires
-  const writes = store.writes
+  const writes = store.counts.set
   const socket = await connected({ extraHeaders: { cookie } })
   t.equal((await call(socket, 'whoami')).user, null)
-  t.equal(store.writes, writes)
+  t.equal(store.counts.set, writes)
   t.equal(store.store.size, 1)
 })
 
 t.test('requireSession refuses missing, unknown, expired and badly signed cookies alike', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, cookieName } = await startApp(t, { session: { store }, plugin: { requireSession: true }, setup: echo })
   const cookie = await login({ user: 'ada' })
   const ok = await connected({ extraHeaders: { cookie } })
@@ -132,47 +132,32 @@ t.test('requireSession refuses missing, unknown, expired and badly signed cookie
 })
 
 t.test('a store that fails during the handshake: SESSION_STORE_ERROR, then recovery', async (t) => {
-  let failing = true
-  class FlakyStore extends MemoryStore {
-    get (id: string, done: (err: unknown, value?: any) => void): void {
-      if (failing) return done(new Error('store down'))
-      super.get(id, done)
-    }
-  }
-  const { login, connected } = await startApp(t, { session: { store: new FlakyStore() }, setup: echo })
-  failing = false
+  const store = new FakeStore()
+  const { login, connected } = await startApp(t, { session: { store }, setup: echo })
   const cookie = await login({ user: 'ada' })
-  failing = true
+  store.fail.get = new Error('store down')
   const err: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
   t.same(err.data, { code: 'SESSION_STORE_ERROR', message: 'session store unavailable, retry later' })
-  failing = false
+  delete store.fail.get
   const socket = await connected({ extraHeaders: { cookie } })
   t.equal((await call(socket, 'whoami')).user, 'ada')
 })
 
 t.test('a store that throws, or reports ENOENT', async (t) => {
-  let mode = 'ok'
-  class OddStore extends MemoryStore {
-    get (id: string, done: (err: unknown, value?: any) => void): void {
-      if (mode === 'throw') throw new Error('sync failure')
-      if (mode === 'string') return done('a string, not an Error')
-      if (mode === 'bare') return done(null, { user: 'no cookie field' })
-      if (mode === 'enoent') return done(Object.assign(new Error('missing'), { code: 'ENOENT' }))
-      super.get(id, done)
-    }
-  }
-  const { login, connected } = await startApp(t, { session: { store: new OddStore() }, setup: echo })
+  const store = new FakeStore()
+  const { login, connected } = await startApp(t, { session: { store }, setup: echo })
   const cookie = await login({ user: 'ada' })
-  mode = 'throw'
+  store.fail.get = () => { throw new Error('sync failure') }
   const err: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
   t.equal(err.data.code, 'SESSION_STORE_ERROR')
-  mode = 'string'
+  store.fail.get = 'a string, not an Error'
   const err2: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
   t.equal(err2.data.code, 'SESSION_STORE_ERROR')
-  mode = 'enoent'
+  store.fail.get = Object.assign(new Error('missing'), { code: 'ENOENT' })
   const socket = await connected({ extraHeaders: { cookie } })
   t.equal((await call(socket, 'whoami')).user, null, 'ENOENT is no session, as in @fastify/session')
-  mode = 'bare'
+  delete store.fail.get
+  store.store.set(sessionIdOf(cookie), { user: 'no cookie field' })
   const bare = await connected({ extraHeaders: { cookie } })
   t.equal((await call(bare, 'whoami')).user, 'no cookie field', 'a stored session without a cookie field loads')
 })
