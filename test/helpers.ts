@@ -1,3 +1,5 @@
+import { mock } from 'node:test'
+import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import session, { type FastifySessionOptions } from '@fastify/session'
@@ -175,4 +177,40 @@ export async function call (socket: ClientSocket, event: string, ...args: unknow
 /** Resolves with the next occurrence of an event on a client. */
 export async function next (socket: ClientSocket, event: string): Promise<any> {
   return await new Promise((resolve) => socket.once(event, resolve))
+}
+
+// ---- Waiting for conditions, and a clock the tests drive ----
+
+/** Resolves once `check()` holds (it may be async), looking again every `interval` ms; rejects after `timeout` ms of real time. */
+export async function waitFor (check: () => boolean | Promise<boolean>, { timeout = 5000, interval = 5, what = 'the condition' } = {}): Promise<void> {
+  // performance.now(), not Date.now(): Date may be a fake clock's.
+  const deadline = performance.now() + timeout
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`waitFor: ${what} did not hold within ${timeout} ms`)
+    await new Promise((resolve) => setTimeout(resolve, interval))
+  }
+}
+
+/** Time the test moves on by hand. */
+export interface FakeClock {
+  /** Moves Date on by `ms` in steps of `step` ms: each step runs the intervals due, then lets the promises and I/O they started settle (one setImmediate). */
+  tick: (ms: number, step?: number) => Promise<void>
+}
+
+/**
+ * Fakes Date and setInterval (the plugin's lifecycle timer) until the test ends: Date stands still unless
+ * `tick` moves it. Sockets, setTimeout and setImmediate stay real. Call it before `startApp`, so that the
+ * plugin's timer is a fake one.
+ */
+export function fakeClock (t: { teardown: (fn: () => unknown) => void }): FakeClock {
+  mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() })
+  t.teardown(() => mock.timers.reset())
+  return {
+    async tick (ms, step = ms) {
+      for (let moved = 0; moved < ms; moved += step) {
+        mock.timers.tick(Math.min(step, ms - moved))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+  }
 }
