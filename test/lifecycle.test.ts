@@ -3,7 +3,7 @@ import { MemoryStore } from '@fastify/session'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { startRedis } from './redis-server.js'
-import { startApp, call, next, sessionIdOf, fakeClock, waitFor } from './helpers.js'
+import { startApp, call, next, sessionIdOf, fakeClock, waitFor, type CodedError } from './helpers.js'
 import { FakeStore } from './fake-store.js'
 
 // ---- Lifecycle edge cases: shared stores, stray messages, the adapter down while the store works ----
@@ -14,8 +14,8 @@ const handlers = (app: any): void => {
   app.io.on('connection', (socket: any) => {
     const s = socket.session
     socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s[key] ?? null))
-    socket.on('save', async (ack: (v: unknown) => void) => { s.x = 1; await s.save().then(() => ack('ok'), (err: any) => ack(err.code)) })
-    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('save', async (ack: (v: unknown) => void) => { s.x = 1; await s.save().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
+    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
     socket.on('destroy-twice', async (ack: (v: unknown) => void) => {
       await s.destroy()
       await s.destroy()

@@ -1,9 +1,12 @@
 import t from 'tap'
 import { Signer } from '@fastify/cookie'
-import { startApp, call, sessionIdOf, SECRET } from './helpers.js'
+import { startApp, call, sessionIdOf, SECRET, refused } from './helpers.js'
 import { FakeStore } from './fake-store.js'
 
 // ---- The HTTP session on every socket ----
+
+/** The whoami ack. */
+interface Who { user: string | null, same: boolean, id: string }
 
 const echo = (app: any): void => {
   app.io.on('connection', (socket: any) => {
@@ -35,14 +38,14 @@ t.test('non-default cookieName and cookiePrefix are read as @fastify/session rea
   t.match(cookie, /^sid=s%3A|^sid=s:/, 'the cookie has the configured name and prefix')
   t.equal((await http('GET', '/session', cookie)).user, 'linus')
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, 'linus')
+  t.equal((await call<Who>(socket, 'whoami')).user, 'linus')
 })
 
 t.test('a prefix that does not match loads no session', async (t) => {
   const { login, connected } = await startApp(t, { session: { cookieName: 'sid', cookiePrefix: 's:' }, setup: echo })
   const cookie = await login({ user: 'linus' })
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, null)
+  t.equal((await call<Who>(socket, 'whoami')).user, null)
 })
 
 t.test('secret rotation: a cookie signed by an older secret still loads', async (t) => {
@@ -53,7 +56,7 @@ t.test('secret rotation: a cookie signed by an older secret still loads', async 
   await first.close()
   const second = await startApp(t, { session: { store, secret: [SECRET, old] }, setup: echo })
   const socket = await second.connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, 'ken')
+  t.equal((await call<Who>(socket, 'whoami')).user, 'ken')
 })
 
 t.test('bad cookies give an empty session that is never written', async (t) => {
@@ -86,7 +89,7 @@ t.test('bad cookies give an empty session that is never written', async (t) => {
   for (const [name, cookie] of Object.entries(cases)) {
     const writes = store.counts.set
     const socket = await connected(cookie === undefined ? {} : { extraHeaders: { cookie } })
-    t.equal((await call(socket, 'whoami')).user, null, `${name}: no user`)
+    t.equal((await call<Who>(socket, 'whoami')).user, null, `${name}: no user`)
     t.equal(await call(socket, 'touchme'), 'x', `${name}: the empty session can be used`)
     t.equal(store.counts.set, writes, `${name}: nothing written`)
     socket.disconnect()
@@ -105,7 +108,7 @@ t.test('an expired stored session is not loaded, and not rewritten', async (t) =
   stored.cookie.originalExpires = stored.cookie.expires
   const writes = store.counts.set
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, null)
+  t.equal((await call<Who>(socket, 'whoami')).user, null)
   t.equal(store.counts.set, writes)
   t.equal(store.store.size, 1)
 })
@@ -115,7 +118,7 @@ t.test('requireSession refuses missing, unknown, expired and badly signed cookie
   const { login, connected, cookieName } = await startApp(t, { session: { store }, plugin: { requireSession: true }, setup: echo })
   const cookie = await login({ user: 'ada' })
   const ok = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(ok, 'whoami')).user, 'ada')
+  t.equal((await call<Who>(ok, 'whoami')).user, 'ada')
   const bad = [
     undefined,
     `${cookieName}=${encodeURIComponent(new Signer(SECRET).sign('unknown'))}`,
@@ -124,7 +127,7 @@ t.test('requireSession refuses missing, unknown, expired and badly signed cookie
   ]
   const seen = []
   for (const header of bad) {
-    const err: any = await connected(header === undefined ? {} : { extraHeaders: { cookie: header } }).catch((e) => e)
+    const err = await refused(connected(header === undefined ? {} : { extraHeaders: { cookie: header } }))
     seen.push([err.message, err.data])
   }
   for (const s of seen) t.same(s, seen[0], 'the same refusal for every kind of bad cookie')
@@ -136,11 +139,11 @@ t.test('a store that fails during the handshake: SESSION_STORE_ERROR, then recov
   const { login, connected } = await startApp(t, { session: { store }, setup: echo })
   const cookie = await login({ user: 'ada' })
   store.fail.get = new Error('store down')
-  const err: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
+  const err = await refused(connected({ extraHeaders: { cookie } }))
   t.same(err.data, { code: 'SESSION_STORE_ERROR', message: 'session store unavailable, retry later' })
   delete store.fail.get
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, 'ada')
+  t.equal((await call<Who>(socket, 'whoami')).user, 'ada')
 })
 
 t.test('a store that throws, or reports ENOENT', async (t) => {
@@ -148,18 +151,18 @@ t.test('a store that throws, or reports ENOENT', async (t) => {
   const { login, connected } = await startApp(t, { session: { store }, setup: echo })
   const cookie = await login({ user: 'ada' })
   store.fail.get = () => { throw new Error('sync failure') }
-  const err: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
+  const err = await refused(connected({ extraHeaders: { cookie } }))
   t.equal(err.data.code, 'SESSION_STORE_ERROR')
   store.fail.get = 'a string, not an Error'
-  const err2: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
+  const err2 = await refused(connected({ extraHeaders: { cookie } }))
   t.equal(err2.data.code, 'SESSION_STORE_ERROR')
   store.fail.get = Object.assign(new Error('missing'), { code: 'ENOENT' })
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, null, 'ENOENT is no session, as in @fastify/session')
+  t.equal((await call<Who>(socket, 'whoami')).user, null, 'ENOENT is no session, as in @fastify/session')
   delete store.fail.get
   store.store.set(sessionIdOf(cookie), { user: 'no cookie field' })
   const bare = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(bare, 'whoami')).user, 'no cookie field', 'a stored session without a cookie field loads')
+  t.equal((await call<Who>(bare, 'whoami')).user, 'no cookie field', 'a stored session without a cookie field loads')
 })
 
 t.test('sockets of other namespaces get the session too', async (t) => {
