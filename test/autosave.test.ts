@@ -2,7 +2,8 @@ import t from 'tap'
 import Fastify from 'fastify'
 import socketio from 'fastify-socket.io'
 import { io as connectClient } from 'socket.io-client'
-import { CountingStore, startApp, call, next, captureLogs, sessionIdOf } from './helpers.js'
+import { startApp, call, next, captureLogs, sessionIdOf } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Save on mutation, acks after the save, merge, one live session per id ----
 
@@ -47,7 +48,7 @@ function handlers (app: any): void {
 }
 
 t.test('a changed session is saved after sync and async listeners; the ack comes after the save', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
@@ -63,16 +64,16 @@ t.test('a changed session is saved after sync and async listeners; the ack comes
 })
 
 t.test('unchanged sessions cause no store write; events without ack are saved too', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   await call(socket, 'inc')
-  const writes = store.writes
-  const reads = store.reads
+  const writes = store.counts.set
+  const reads = store.counts.get
   for (let i = 0; i < 20; i++) t.equal(await call(socket, 'read'), 1)
-  t.equal(store.writes, writes, 'no writes for 20 read-only events')
-  t.equal(store.reads, reads, 'no reads either')
+  t.equal(store.counts.set, writes, 'no writes for 20 read-only events')
+  t.equal(store.counts.get, reads, 'no reads either')
   socket.emit('set', 'color', 'blue')
   t.equal(await call(socket, 'read'), 1)
   t.equal((await http('GET', '/session', cookie)).color, 'blue')
@@ -114,7 +115,7 @@ t.test('a key written over HTTP reaches the live session at its next save', asyn
 })
 
 t.test('two tabs of one session share one live session: 50 + 50 increments make 100', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { app, login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
   const cookie = await login()
   const a = await connected({ extraHeaders: { cookie } })
@@ -152,11 +153,7 @@ t.test('an ack Socket.IO cannot encode is logged, not thrown; the socket and the
 })
 
 t.test('the changes of a disconnect listener are saved', async (t) => {
-  const store = new CountingStore()
-  let saved = (): void => {}
-  const written = new Promise<void>((resolve) => { saved = resolve })
-  const set = store.set.bind(store)
-  store.set = (id, session, done) => set(id, session, (err) => { done(err); if (session.leftWith !== undefined) saved() })
+  const store = new FakeStore()
   const { login, connected, http } = await startApp(t, {
     session: { store },
     setup: (app) => { app.io.on('connection', (socket: any) => socket.on('disconnect', (reason: string) => { socket.session.leftWith = reason })) }
@@ -164,7 +161,7 @@ t.test('the changes of a disconnect listener are saved', async (t) => {
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   socket.disconnect()
-  await written
+  await store.until(() => store.calls.some((call) => call.method === 'set' && call.outcome === 'ok' && call.session?.leftWith !== undefined))
   t.equal((await http('GET', '/session', cookie)).leftWith, 'client namespace disconnect')
 })
 
@@ -182,12 +179,12 @@ t.test('the live session is released with its last socket, and a new one is load
 })
 
 t.test('a failed save is logged and told to the client before the ack; nothing crashes', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { logs, logger } = captureLogs('error')
   const { login, connected, http } = await startApp(t, { session: { store }, fastify: { logger }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.fail = true
+  store.fail.set = new Error('disk full')
   const order: string[] = []
   socket.on('session:error', (payload) => order.push(`error:${payload.code}`))
   order.push(`ack:${await call(socket, 'inc')}`)
@@ -196,7 +193,7 @@ t.test('a failed save is logged and told to the client before the ack; nothing c
   const signed = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1))
   t.notOk(JSON.stringify(logs).includes(cookie.split('=')[1]) || JSON.stringify(logs).includes(signed), 'the cookie is never logged')
   t.notOk(JSON.stringify(logs).includes(signed.slice(0, signed.lastIndexOf('.'))), 'nor the session id')
-  store.fail = false
+  delete store.fail.set
   t.equal(await call(socket, 'inc'), 2)
   t.equal((await http('GET', '/session', cookie)).count, 2, 'the next save writes the change that failed before')
 })
@@ -216,15 +213,15 @@ t.test('listeners that throw or reject are logged; the session is still saved an
 })
 
 t.test('saves of one session run in order, and a slow save holds only its own acks', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.slow = 20
-  const before = store.writes
+  store.delay.set = 20
+  const before = store.counts.set
   const results = await Promise.all([call(socket, 'inc'), call(socket, 'inc'), call(socket, 'inc'), call(socket, 'read')])
   t.same(results.slice(0, 3), [1, 2, 3])
-  t.equal(store.writes - before, 2, 'the first save runs alone; the two changes made meanwhile share the next save')
+  t.equal(store.counts.set - before, 2, 'the first save runs alone; the two changes made meanwhile share the next save')
   t.equal((await http('GET', '/session', cookie)).count, 3)
 })
 
@@ -258,7 +255,7 @@ t.test('sockets of a server without the plugin, and with autoSave: false, keep S
 })
 
 t.test('autoSave: false saves nothing by itself; save() still merges', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await startApp(t, {
     session: { store },
     plugin: { autoSave: false },
@@ -271,9 +268,9 @@ t.test('autoSave: false saves nothing by itself; save() still merges', async (t)
   })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  const writes = store.writes
+  const writes = store.counts.set
   t.equal(await call(socket, 'inc'), 1)
-  t.equal(store.writes, writes)
+  t.equal(store.counts.set, writes)
   t.equal((await http('GET', '/session', cookie)).count, undefined)
   await http('POST', '/set', cookie, { cart: ['cup'] })
   t.equal(await call(socket, 'save'), 'saved')
@@ -412,15 +409,15 @@ t.test('a key removed over HTTP while this process changed it: the local change 
 })
 
 t.test('a client that disconnects mid-save: the save lands, the server stays up', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { app, login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.slow = 50
+  store.delay.set = 50
   socket.emit('inc', () => t.fail('no ack reaches a disconnected client'))
-  while (store.started?.count !== 1) await new Promise((resolve) => setImmediate(resolve))
+  await store.until(() => store.last('set')?.session?.count === 1)
   socket.disconnect()
-  store.slow = 0
+  store.delay.set = 0
   const other = await connected({ extraHeaders: { cookie } })
   t.equal(await call(other, 'read'), 1, 'the new socket reads the saved change')
   t.equal((await http('GET', '/session', cookie)).count, 1)
@@ -428,16 +425,16 @@ t.test('a client that disconnects mid-save: the save lands, the server stays up'
 })
 
 t.test('a change whose save failed survives a read of the store that lacks its key, and is saved later', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await startApp(t, { session: { store }, setup: handlers })
   const cookie = await login({ color: 'blue' })
   const socket = await connected({ extraHeaders: { cookie } })
-  store.fail = true
+  store.fail.set = new Error('disk full')
   socket.emit('set', 'color', 'red')
   t.equal(await call(socket, 'read'), 0)
   // Someone else removes the key meanwhile; a second tab's handshake reads the store again.
-  store.fail = false
-  delete store.store.get(sessionIdOf(cookie)).color
+  delete store.fail.set
+  delete store.store.get(sessionIdOf(cookie))?.color
   await connected({ extraHeaders: { cookie } })
   t.equal(await call(socket, 'inc'), 1)
   t.equal((await http('GET', '/session', cookie)).color, 'red', 'the local change was kept, and written with the next save')

@@ -2,8 +2,8 @@ import t from 'tap'
 import Fastify from 'fastify'
 import socketio from 'fastify-socket.io'
 import { io as connectClient } from 'socket.io-client'
-import { MemoryStore } from '@fastify/session'
 import { startApp, call, next } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- fastify.close() with clients connected ----
 
@@ -41,17 +41,7 @@ for (const transport of ['websocket', 'polling'] as const) {
 }
 
 t.test('close() flushes queued saves before it disconnects the sockets', async (t) => {
-  class SlowStore extends MemoryStore {
-    declare store: Map<string, any>
-    delay = 0
-    started: () => void = () => {}
-    set (id: string, session: any, done: (err?: unknown) => void): void {
-      if (this.delay === 0) return super.set(id, session, done)
-      this.started()
-      setTimeout(() => super.set(id, session, done), this.delay)
-    }
-  }
-  const store = new SlowStore()
+  const store = new FakeStore()
   const { app, login, connected } = await startApp(t, {
     session: { store },
     setup: (app) => {
@@ -62,13 +52,13 @@ t.test('close() flushes queued saves before it disconnects the sockets', async (
   })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.delay = 100
-  const saving = new Promise<void>((resolve) => { store.started = resolve })
+  store.delay.set = 100
+  const saving = store.called('set', store.counts.set + 1)
   socket.emit('inc')
   await saving
   socket.emit('inc')
   await call(socket, 'nothing').catch(() => undefined)
   t.equal(await closeWithin(async () => await app.close(), 2000), 'closed')
   const [id] = [...store.store.keys()]
-  t.equal(store.store.get(id).count, 2, 'the save in flight and the queued one both landed')
+  t.equal(store.store.get(id)?.count, 2, 'the save in flight and the queued one both landed')
 })

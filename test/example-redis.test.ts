@@ -29,7 +29,7 @@ t.test('two nodes of the example app on one Redis', async (t) => {
   const connect = async (url: string): Promise<[ClientSocket, number]> => {
     const socket = connectClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie }, query: { room: 'lobby' } })
     clients.push(socket)
-    return [socket, await next(socket, 'counter')]
+    return [socket, await next(socket, 'counter') as number]
   }
   const [onA] = await connect(a)
   t.equal(await call(onA, 'counter:increment'), 1)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import { build } from '../example-app/app.js'
-import { call, next } from './helpers.js'
+import { call, next, type MaybeError } from './helpers.js'
 
 t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
   const app = await build()
@@ -88,13 +88,13 @@ t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
     const bob = await connect({ extraHeaders: { cookie: await login('Bob') } })
     t.same(await presence, ['Ada', 'Bob'])
     const received = next(bob.socket, 'chat:message')
-    const reply = await call(ada.socket, 'chat:send', { text: 'hello' })
+    const reply = await call<{ id: string }>(ada.socket, 'chat:send', { text: 'hello' })
     t.match(reply, { id: /^[0-9a-f-]{36}$/ })
     t.match(await received, { id: reply.id, from: 'Ada', text: 'hello' })
     t.match(await call(ada.socket, 'chat:send', { text: '' }), { error: { code: 'INVALID_PAYLOAD', errors: [{ path: '/text' }] } })
     t.match(await call(ada.socket, 'chat:send', { text: 'x', admin: true }), { error: { code: 'INVALID_PAYLOAD' } })
     t.match(await call(ada.socket, 'chat:send', { text: 'x'.repeat(501) }), { error: { code: 'INVALID_PAYLOAD' } })
-    const burst = await Promise.all(Array.from({ length: 6 }, async () => await call(ada.socket, 'chat:send', { text: 'again' })))
+    const burst = await Promise.all(Array.from({ length: 6 }, async () => await call<MaybeError>(ada.socket, 'chat:send', { text: 'again' })))
     t.equal(burst.filter((r) => r.error?.code === 'RATE_LIMITED').length, 5, 'five messages per three seconds (hello was one)')
     const left = next(ada.socket, 'presence')
     bob.socket.disconnect()

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
-import { startApp, call, next } from './helpers.js'
+import { startApp, call, next, fakeClock } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Expiry and rolling sessions ----
 
@@ -15,7 +16,8 @@ const handlers = (app: any): void => {
 const storedExpiry = (store: any): number => new Date([...store.store.values()][0].cookie.expires).getTime()
 
 t.test('an idle socket is ended when its session expires, at most one check interval late', async (t) => {
-  const store = new MemoryStore()
+  const clock = fakeClock(t)
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, {
     session: { store, rolling: false, cookie: { secure: false, maxAge: 800 } },
     plugin: { checkInterval: 100 },
@@ -26,17 +28,20 @@ t.test('an idle socket is ended when its session expires, at most one check inte
   const expires = storedExpiry(store)
   const told = next(socket, 'session:error')
   const reason = next(socket, 'disconnect')
+  const reads = store.counts.get
+  // Every check up to 100 ms before the expiry; a check that found the session expired would read it again.
+  await clock.tick(700, 100)
+  t.equal(store.counts.get, reads, 'not checked again before it expired')
+  await clock.tick(100)
   t.same(await told, { error: { code: 'SESSION_EXPIRED', message: 'the session expired' }, code: 'SESSION_EXPIRED', message: 'the session expired' })
   const late = Date.now() - expires
   t.equal(await reason, 'io server disconnect')
-  t.ok(late >= 0 && late <= 100 + 50, `ended ${late} ms after the expiry`)
+  t.ok(late >= 0 && late <= 100, `ended ${late} ms after the expiry`)
 })
 
 t.test('rolling: socket activity extends the expiry, written at most once per touchAfter', async (t) => {
-  const store = new MemoryStore()
-  const writes: number[] = []
-  const set = store.set.bind(store)
-  store.set = (id: string, session: any, done: any) => { writes.push(Date.now()); set(id, session, done) }
+  const clock = fakeClock(t)
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, {
     session: { store, cookie: { secure: false, maxAge: 600 } },
     plugin: { checkInterval: 50, touchAfter: 1000 },
@@ -45,24 +50,27 @@ t.test('rolling: socket activity extends the expiry, written at most once per to
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   const first = storedExpiry(store)
-  writes.length = 0
-  const until = first + 900
+  const writes = store.counts.set
   let events = 0
-  // Activity for longer than the cookie's maxAge: the session stays.
+  const until = first + 900
+  // Activity for longer than the cookie's maxAge: an event every 20 ms until 900 ms past the first expiry; the session stays.
   while (Date.now() < until) {
+    await clock.tick(20)
     t.equal(await call(socket, 'ping'), 'pong')
     events++
-    await new Promise((resolve) => setTimeout(resolve, 20))
   }
   t.ok(socket.connected, 'still connected after the original expiry')
   t.ok(storedExpiry(store) > first + 500, 'the stored expiry moved on')
   // touchAfter is capped at a tenth of maxAge (60 ms): far fewer writes than events.
-  t.ok(writes.length >= 2 && writes.length < events / 2, `${writes.length} writes for ${events} events`)
+  const written = store.counts.set - writes
+  t.ok(written >= 2 && written < events / 2, `${written} writes for ${events} events`)
   const told = next(socket, 'session:error')
+  await clock.tick(700, 50)
   t.equal((await told).code, 'SESSION_EXPIRED', 'once idle, it expires')
 })
 
 t.test('rolling: false leaves the expiry alone', async (t) => {
+  const clock = fakeClock(t)
   const store = new MemoryStore()
   const { login, connected } = await startApp(t, {
     session: { store, rolling: false, cookie: { secure: false, maxAge: 60_000 } },
@@ -72,12 +80,13 @@ t.test('rolling: false leaves the expiry alone', async (t) => {
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   const first = storedExpiry(store)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await clock.tick(20)
   t.equal(await call(socket, 'inc'), 1)
   t.equal(storedExpiry(store), first)
 })
 
 t.test('an HTTP request that extends the session keeps its sockets', async (t) => {
+  const clock = fakeClock(t)
   const store = new MemoryStore()
   const { login, connected, http } = await startApp(t, {
     session: { store, cookie: { secure: false, maxAge: 500 } },
@@ -87,34 +96,34 @@ t.test('an HTTP request that extends the session keeps its sockets', async (t) =
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   const first = storedExpiry(store)
-  // @fastify/session's rolling saves every request with a fresh expiry.
+  // @fastify/session's rolling saves every request with a fresh expiry: one every 50 ms, until 400 ms after the first expiry.
   while (Date.now() < first + 400) {
     await http('GET', '/session', cookie)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await clock.tick(50)
   }
   t.ok(socket.connected, 'still connected after the original expiry')
   t.equal(await call(socket, 'ping'), 'pong')
 })
 
 t.test('a session read again while the store fails: an expired one ends, a live one stays', async (t) => {
-  class FlakyStore extends MemoryStore {
-    broken = false
-    get (id: string, done: any): void {
-      if (this.broken) return done(new Error('store down'))
-      super.get(id, done)
-    }
-  }
-  const store = new FlakyStore()
-  const { login, connected } = await startApp(t, {
+  const clock = fakeClock(t)
+  const store = new FakeStore()
+  const { app, login, connected } = await startApp(t, {
     session: { store, rolling: false, cookie: { secure: false, maxAge: 400 } },
     plugin: { checkInterval: 50, revalidateInterval: 60 },
     setup: handlers
   })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.broken = true
+  store.fail.get = new Error('store down')
+  const failed = (): number => store.calls.filter((call) => call.outcome === 'failed').length
+  const told = next(socket, 'session:error')
   // Revalidations fail (logged) before the expiry; the socket stays until then.
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await clock.tick(200, 50)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.ok(failed() >= 2, `${failed()} revalidations failed before the expiry`)
   t.ok(socket.connected)
-  t.equal((await next(socket, 'session:error')).code, 'SESSION_EXPIRED')
+  t.equal(app.io.of('/').sockets.size, 1, 'the server kept the socket')
+  await clock.tick(storedExpiry(store) - Date.now(), 50)
+  t.equal((await told).code, 'SESSION_EXPIRED')
 })

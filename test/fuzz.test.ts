@@ -1,7 +1,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { Type } from 'typebox'
-import { CountingStore, call, startApp } from './helpers.js'
+import { call, startApp } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Hostile input, generated: the server stays up and answers ----
 
@@ -59,7 +60,7 @@ const payloads = fc.oneof(
 )
 
 t.test('hostile handshakes, payloads and session values: no crash, every input answered, the server answers after', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, client } = await startApp(t, {
     session: { store },
     plugin: { auth: Type.Object({ token: Type.String({ maxLength: 20 }) }), query: Type.Object({ room: Type.Integer({ default: 1 }) }) },

@@ -1,7 +1,9 @@
 import t, { type Test } from 'tap'
 import { MemoryStore } from '@fastify/session'
 import { startRedis } from './redis-server.js'
-import { call, next, sessionIdOf, startApp, type TestApp } from './helpers.js'
+import { call, next, sessionIdOf, startApp, type TestApp, type CodedError } from './helpers.js'
+import { FakeStore } from './fake-store.js'
+import type { SessionErrorPayload } from '../plugin/index.js'
 
 // ---- A session that no longer exists ends its sockets, however it was found gone ----
 
@@ -11,8 +13,8 @@ const handlers = (app: any): void => {
   app.io.on('connection', (socket: any) => {
     socket.on('inc', (ack: (v: unknown) => void) => { socket.session.count = (socket.session.count ?? 0) + 1; ack(socket.session.count) })
     socket.on('user', (ack: (v: unknown) => void) => ack(socket.session.user ?? null))
-    socket.on('reload', async (ack: (v: unknown) => void) => { await socket.session.reload().then(() => ack('ok'), (err: any) => ack(err.code)) })
-    socket.on('logout', async (ack: (v: unknown) => void) => { await socket.session.destroy().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('reload', async (ack: (v: unknown) => void) => { await socket.session.reload().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
+    socket.on('logout', async (ack: (v: unknown) => void) => { await socket.session.destroy().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
   })
 }
 
@@ -22,7 +24,7 @@ async function twoTabs (app: TestApp): Promise<{ cookie: string, tabs: any[], en
   const tabs = [await app.connected({ extraHeaders: { cookie } }), await app.connected({ extraHeaders: { cookie }, transports: ['polling'] })]
   const ended = tabs.map(async (tab) => {
     const codes: string[] = []
-    tab.on('session:error', (e: any) => codes.push(e.code))
+    tab.on('session:error', (e: SessionErrorPayload) => codes.push(e.code))
     const reason = await next(tab, 'disconnect')
     return [codes.at(-1), reason] as [string, string]
   })
@@ -69,10 +71,8 @@ t.test('reload() that finds the session gone rejects, and ends every socket of i
 })
 
 t.test('a destroy() whose store call fails is reported to its caller, and the sockets are ended anyway', async (t) => {
-  class Store extends MemoryStore {
-    destroy (_id: string, done: (err?: unknown) => void): void { done(new Error('cannot delete')) }
-  }
-  const app = await startApp(t, { session: { store: new Store() }, setup: handlers })
+  const store = new FakeStore({ fail: { destroy: new Error('cannot delete') } })
+  const app = await startApp(t, { session: { store }, setup: handlers })
   const { cookie, tabs, ended } = await twoTabs(app)
   t.equal(await call(tabs[0], 'logout'), 'FST_SIO_SESSION_STORE')
   t.same(await Promise.all(ended), [['SESSION_DESTROYED', 'io server disconnect'], ['SESSION_DESTROYED', 'io server disconnect']])
@@ -111,7 +111,7 @@ t.test('a change made after destroy() in the same listener is not written: SESSI
   const cookie = await app.login()
   const socket = await app.connected({ extraHeaders: { cookie } })
   const codes: string[] = []
-  socket.on('session:error', (e: any) => codes.push(e.code))
+  socket.on('session:error', (e: SessionErrorPayload) => codes.push(e.code))
   const ended = next(socket, 'disconnect')
   t.equal(await call(socket, 'logout-then-write'), 'ok')
   t.equal(await ended, 'io server disconnect')

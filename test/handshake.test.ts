@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Type } from 'typebox'
-import { startApp, call } from './helpers.js'
+import { startApp, call, refused } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Handshake schemas (TypeBox) and refusals ----
 
@@ -44,18 +45,18 @@ t.test('invalid handshake data is refused with paths and reasons, never the valu
     ['extra query key', { auth: { token: 'a' }, query: { room: '1', other: secret } }, 'INVALID_QUERY', '/other'],
   ]
   for (const [name, options, code, path] of cases) {
-    const err: any = await connected({ ...options, transports: ['websocket'], extraHeaders: {} }).catch((e) => e)
+    const err = await refused(connected({ ...options, transports: ['websocket'], extraHeaders: {} }))
     t.equal(err.data?.code, code, `${name}: ${code}`)
-    t.ok(err.data.errors.some((e: any) => e.path === path), `${name}: names ${path}`)
-    const { errors, ...rest } = err.data
-    t.notOk(JSON.stringify(rest).includes(secret) || errors.some((e: any) => e.message.includes(secret)), `${name}: the value is not echoed`)
-    t.ok(err.data.errors.length <= 5)
+    const { errors = [], ...rest } = err.data
+    t.ok(errors.some((e) => e.path === path), `${name}: names ${path}`)
+    t.notOk(JSON.stringify(rest).includes(secret) || errors.some((e) => e.message.includes(secret)), `${name}: the value is not echoed`)
+    t.ok(errors.length <= 5)
   }
   t.equal(store.reads, 0, 'no Fastify route saw the handshakes')
   const many: Record<string, number> = { token: 1 }
   for (let i = 0; i < 30; i++) many[`k${i}`] = i
-  const err: any = await connected({ auth: many, query: { room: '1' } }).catch((e) => e)
-  t.equal(err.data.errors.length, 5, 'at most 5 problems are listed')
+  const err = await refused(connected({ auth: many, query: { room: '1' } }))
+  t.equal(err.data.errors?.length, 5, 'at most 5 problems are listed')
 })
 
 t.test('a handshake over Socket.IO\'s size limit (1 MB auth) is dropped; the server stays up', async (t) => {
@@ -85,57 +86,40 @@ t.test('deeply nested handshake data is refused, not a stack overflow', async (t
   let deep: any = {}
   const root = deep
   for (let i = 0; i < 1000; i++) { deep.a = {}; deep = deep.a }
-  const err: any = await connected({ auth: { token: 'x', deep: root } }).catch((e) => e)
+  const err = await refused(connected({ auth: { token: 'x', deep: root } }))
   t.equal(err.data.code, 'INVALID_AUTH')
-  t.match(err.data.errors[0].message, /nested deeper than 64 levels/)
+  t.match(err.data.errors?.[0].message, /nested deeper than 64 levels/)
 })
 
 t.test('a schema whose own code throws refuses the handshake instead of crashing', async (t) => {
   const Throwing = Type.Refine(Type.Object({ token: Type.String() }), () => { throw new Error('refinement bug') })
   const { connected } = await startApp(t, { plugin: { auth: Throwing } })
-  const err: any = await connected({ auth: { token: 'x' } }).catch((e) => e)
+  const err = await refused(connected({ auth: { token: 'x' } }))
   t.same(err.data, { code: 'INVALID_AUTH', message: 'invalid handshake auth', errors: [{ path: '', message: 'could not be checked' }] })
 })
 
 t.test('invalid data is refused before the session is read', async (t) => {
-  let reads = 0
-  const { MemoryStore } = await import('@fastify/session')
-  class Store extends MemoryStore {
-    get (id: string, done: any): void { reads++; super.get(id, done) }
-  }
-  const { connected, login } = await startApp(t, { session: { store: new Store() }, plugin: { auth: Auth } })
+  const store = new FakeStore()
+  const { connected, login } = await startApp(t, { session: { store }, plugin: { auth: Auth } })
   const cookie = await login()
-  const before = reads
-  const err: any = await connected({ auth: { token: 1 }, extraHeaders: { cookie } }).catch((e) => e)
+  const before = store.counts.get
+  const err = await refused(connected({ auth: { token: 1 }, extraHeaders: { cookie } }))
   t.equal(err.data.code, 'INVALID_AUTH')
-  t.equal(reads, before, 'the store was not read')
+  t.equal(store.counts.get, before, 'the store was not read')
 })
 
 t.test('a client that disconnects mid-handshake leaves nothing behind', async (t) => {
-  const { MemoryStore } = await import('@fastify/session')
-  let release: () => void = () => {}
-  const gate = new Promise<void>((resolve) => { release = resolve })
-  let waiting: () => void = () => {}
-  const reached = new Promise<void>((resolve) => { waiting = resolve })
-  class SlowStore extends MemoryStore {
-    slow = false
-    get (id: string, done: any): void {
-      if (!this.slow) return super.get(id, done)
-      waiting()
-      void gate.then(() => super.get(id, done))
-    }
-  }
-  const store = new SlowStore()
+  const store = new FakeStore()
   const { app, login, client, connected } = await startApp(t, { session: { store }, setup: showData })
   const cookie = await login()
-  store.slow = true
+  const held = store.hold('get')
+  const reached = store.called('get', store.counts.get + 1)
   const socket = client({ extraHeaders: { cookie } })
   socket.connect()
   await reached
   socket.disconnect()
   await new Promise((resolve) => setTimeout(resolve, 20))
-  release()
-  store.slow = false
+  held.open()
   await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal(app.io.of('/').sockets.size, 0)
   const again = await connected({ extraHeaders: { cookie } })

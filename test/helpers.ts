@@ -1,13 +1,15 @@
+import { mock } from 'node:test'
+import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
-import session, { MemoryStore, type FastifySessionOptions } from '@fastify/session'
+import session, { type FastifySessionOptions } from '@fastify/session'
 import socketio from 'fastify-socket.io'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import type { ServerOptions } from 'socket.io'
 import fastifyRedis from '@fastify/redis'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
-import socketSession, { RedisStore, type RedisStoreOptions, type SocketSessionOptions } from '../plugin/index.js'
+import socketSession, { RedisStore, type ClientErrorBody, type ClientErrorReply, type EventErrorMessage, type RedisStoreOptions, type SessionErrorPayload, type SocketSessionOptions } from '../plugin/index.js'
 
 // ---- Test apps on 127.0.0.1, port 0, with real clients ----
 
@@ -37,7 +39,7 @@ export interface TestApp {
   /** Logs in over HTTP (sets `user`, and any extra keys); returns the Cookie header value. */
   login: (data?: Record<string, unknown>) => Promise<string>
   /** Runs an HTTP request with a cookie; returns the JSON body. */
-  http: (method: 'GET' | 'POST', path: string, cookie?: string, body?: unknown) => Promise<any>
+  http: (method: 'GET' | 'POST', path: string, cookie?: string, body?: unknown) => Promise<Record<string, unknown>>
   /** A client; not connected until `connect()` or `connected()`. */
   client: (options?: Partial<ManagerOptions & SocketOptions>, namespace?: string) => ClientSocket
   /** A connected client, or the `connect_error` it got. */
@@ -81,7 +83,7 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
   })
   app.get('/session', async (request) => {
     const data: Record<string, unknown> = {}
-    for (const key of Object.keys(request.session)) if (key !== 'cookie') data[key] = (request.session as any)[key]
+    for (const [key, value] of Object.entries(request.session)) if (key !== 'cookie') data[key] = value
     return data
   })
   app.post('/set', async (request) => {
@@ -114,7 +116,7 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
       headers: { ...(cookieHeader ? { cookie: cookieHeader } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body)
     })
-    return await response.json()
+    return await response.json() as Record<string, unknown>
   }
   const login: TestApp['login'] = async (data = {}) => {
     const response = await fetch(url + '/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) })
@@ -134,71 +136,123 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
   return { app, url, cookieName, login, http, client, connected, close }
 }
 
-/** A memory store that counts reads and writes, and can fail or slow down its writes. */
-export class CountingStore extends MemoryStore {
-  declare store: Map<string, any>
-  writes = 0
-  reads = 0
-  fail = false
-  slow = 0
-  /** The data of the last write that started. */
-  started: any
-  get (id: string, done: (err: unknown, value?: any) => void): void {
-    this.reads++
-    super.get(id, done)
-  }
-
-  set (id: string, session: any, done: (err?: unknown) => void): void {
-    this.writes++
-    this.started = session
-    if (this.fail) return done(new Error('disk full'))
-    if (this.slow > 0) {
-      setTimeout(() => super.set(id, session, done), this.slow)
-      return
-    }
-    super.set(id, session, done)
-  }
-}
-
 /** The session id in a `sessionId=<id>.<signature>` cookie (what the store keys on). */
 export function sessionIdOf (cookie: string): string {
   return decodeURIComponent(cookie.split('=')[1]).split('.')[0]
 }
 
-/** A Fastify logger at `level` whose lines land, parsed, in `logs`. */
-export function captureLogs (level: string): { logs: any[], logger: { level: string, stream: { write: (line: string) => void } } } {
-  const logs: any[] = []
-  return { logs, logger: { level, stream: { write: (line) => { logs.push(JSON.parse(line)) } } } }
+/** One line of a captured Fastify (pino) log, parsed. */
+export interface LogLine {
+  level: number
+  msg: string
+  /** The serialized error, when one was logged. */
+  err?: { type?: string, message: string, stack?: string, code?: string, [key: string]: unknown }
+  [key: string]: unknown
 }
 
+/** A Fastify logger at `level` whose lines land, parsed, in `logs`. */
+export function captureLogs (level: string): { logs: LogLine[], logger: { level: string, stream: { write: (line: string) => void } } } {
+  const logs: LogLine[] = []
+  return { logs, logger: { level, stream: { write: (line) => { logs.push(JSON.parse(line) as LogLine) } } } }
+}
+
+/** An error as Fastify and the plugin throw them: a message, and usually a code. */
+export type CodedError = Error & { code?: string }
+
 /** Registers with `register`, then readies the app; resolves with the error either threw (undefined if none). */
-export async function registrationError (register: (app: any) => Promise<void> | void): Promise<any> {
+export async function registrationError (register: (app: FastifyInstance) => Promise<void> | void): Promise<CodedError | undefined> {
   const app = Fastify()
   try {
     await register(app)
     await app.ready()
     return undefined
   } catch (err) {
-    return err
+    return err as CodedError
   } finally {
     await app.close()
   }
 }
 
 /** Registers cookie, session, fastify-socket.io and the plugin with `options`, as most apps do. */
-export const fullApp = (options: unknown) => async (app: any): Promise<void> => {
+export const fullApp = (options: unknown) => async (app: FastifyInstance): Promise<void> => {
   await app.register(cookie)
   await app.register(session, { secret: SECRET, cookie: { secure: false } })
   await app.register(socketio.default)
   await app.register(socketSession, options as SocketSessionOptions)
 }
 
-/** Emits with an ack and resolves with the ack's arguments. */
-export async function call (socket: ClientSocket, event: string, ...args: unknown[]): Promise<any> {
-  return await socket.timeout(5000).emitWithAck(event, ...args)
+/** Emits with an ack and resolves with the ack's arguments (typed by the caller: `call<{ user: string }>(…)`). */
+export async function call<T = unknown> (socket: ClientSocket, event: string, ...args: unknown[]): Promise<T> {
+  return await socket.timeout(5000).emitWithAck(event, ...args) as T
 }
 
-/** Resolves with the next occurrence of an event on a client. */
-export async function next (socket: ClientSocket, event: string): Promise<any> {
-  return await new Promise((resolve) => socket.once(event, resolve))
+/** What the client gets with the events the tests wait for. */
+export interface ClientEventArgs {
+  'session:error': SessionErrorPayload
+  /** An event route's error event (events sent without an ack). */
+  error: EventErrorMessage
+  disconnect: string
+  connect: undefined
+  connect_error: ConnectError
+}
+
+/** A refused connection, as socket.io-client reports it: the plugin's reason in `data`. */
+export type ConnectError = Error & { data?: ClientErrorBody }
+
+/** Resolves with the next occurrence of an event on a client (its first argument). */
+export async function next<E extends string> (socket: ClientSocket, event: E): Promise<NextValue<E>> {
+  // As a plain string: socket.io-client types each reserved event's listener apart.
+  return await new Promise((resolve) => socket.once(event as string, (...args: unknown[]) => resolve(args[0] as NextValue<E>)))
+}
+
+type NextValue<E extends string> = E extends keyof ClientEventArgs ? ClientEventArgs[E] : unknown
+
+/** An event route's reply, when it may be an error. */
+export type MaybeError = Partial<ClientErrorReply>
+
+/** A connection the plugin refused: socket.io-client's error, with the plugin's reason in `data`. */
+export type Refusal = Error & { data: ClientErrorBody }
+
+/** Resolves with the refusal a connection attempt got; rejects when it connected, or failed without the plugin's reason. */
+export async function refused (connect: Promise<ClientSocket>): Promise<Refusal> {
+  const err = await connect.then(() => { throw new Error('connected, although a refusal was expected') }, (err: ConnectError) => err)
+  if (err.data === undefined) throw new Error(`the connection failed without a reason from the plugin: ${err.message}`)
+  return err as Refusal
+}
+
+
+// ---- Waiting for conditions, and a clock the tests drive ----
+
+/** Resolves once `check()` holds (it may be async), looking again every `interval` ms; rejects after `timeout` ms of real time. */
+export async function waitFor (check: () => boolean | Promise<boolean>, { timeout = 5000, interval = 5, what = 'the condition' } = {}): Promise<void> {
+  // performance.now(), not Date.now(): Date may be a fake clock's.
+  const deadline = performance.now() + timeout
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`waitFor: ${what} did not hold within ${timeout} ms`)
+    await new Promise((resolve) => setTimeout(resolve, interval))
+  }
+}
+
+/** Time the test moves on by hand. */
+export interface FakeClock {
+  /** Moves Date on by `ms` in steps of `step` ms: each step runs the intervals due, then lets the promises and I/O they started settle (one setImmediate). */
+  tick: (ms: number, step?: number) => Promise<void>
+}
+
+/**
+ * Fakes Date and setInterval (the plugin's lifecycle timer) until the test ends: Date stands still unless
+ * `tick` moves it. Sockets, setTimeout and setImmediate stay real. Call it before `startApp`, so that the
+ * plugin's timer is a fake one.
+ */
+export function fakeClock (t: { teardown: (fn: () => unknown) => void }): FakeClock {
+  mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() })
+  t.teardown(() => mock.timers.reset())
+  return {
+    async tick (ms, step = ms) {
+      for (let moved = 0; moved < ms; moved += step) {
+        mock.timers.tick(Math.min(step, ms - moved))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+  }
 }

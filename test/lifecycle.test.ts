@@ -3,7 +3,8 @@ import { MemoryStore } from '@fastify/session'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { startRedis } from './redis-server.js'
-import { startApp, call, next, sessionIdOf } from './helpers.js'
+import { startApp, call, next, sessionIdOf, fakeClock, waitFor, type CodedError } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Lifecycle edge cases: shared stores, stray messages, the adapter down while the store works ----
 
@@ -13,8 +14,8 @@ const handlers = (app: any): void => {
   app.io.on('connection', (socket: any) => {
     const s = socket.session
     socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s[key] ?? null))
-    socket.on('save', async (ack: (v: unknown) => void) => { s.x = 1; await s.save().then(() => ack('ok'), (err: any) => ack(err.code)) })
-    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('save', async (ack: (v: unknown) => void) => { s.x = 1; await s.save().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
+    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
     socket.on('destroy-twice', async (ack: (v: unknown) => void) => {
       await s.destroy()
       await s.destroy()
@@ -87,16 +88,22 @@ t.test('the adapter\'s Redis down while the store works: a logout still ends the
   const record = (err: unknown): void => { rejections.push(err) }
   process.on('unhandledRejection', record)
   t.teardown(() => process.off('unhandledRejection', record))
+  const clock = fakeClock(t)
+  const store = new FakeStore()
   const { login, connected, url, close } = await startApp(t, {
     io: { adapter: createAdapter(pub, sub) },
+    session: { store },
     plugin: { checkInterval: 20, revalidateInterval: 20 },
     setup: handlers
   })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   await redis.kill()
-  // Revalidation ticks meanwhile ask the adapter to count nodes, which fails: they carry on.
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await waitFor(() => pub.status !== 'ready', { what: 'the publishing client to see Redis gone' })
+  // Revalidation ticks meanwhile ask the adapter to count nodes, which fails: they carry on (each reads the session again).
+  const reads = store.counts.get
+  await clock.tick(200, 20)
+  t.equal(store.counts.get - reads, 10, 'ten ticks, ten revalidation reads')
   const told = next(socket, 'session:error')
   await fetch(`${url}/logout`, { method: 'POST', headers: { cookie } })
   t.equal((await told).code, 'SESSION_DESTROYED')
@@ -109,14 +116,8 @@ t.test('the adapter\'s Redis down while the store works: a logout still ends the
 })
 
 t.test('revalidation takes in a write nobody announced, even while reads overlap', async (t) => {
-  class SlowStore extends MemoryStore {
-    reads = 0
-    get (id: string, done: any): void {
-      this.reads++
-      setTimeout(() => super.get(id, done), 60)
-    }
-  }
-  const store = new SlowStore()
+  const clock = fakeClock(t)
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, {
     session: { store },
     // Ticks come faster than the store answers: a tick that finds a read running adds none.
@@ -124,34 +125,24 @@ t.test('revalidation takes in a write nobody announced, even while reads overlap
     setup: handlers
   })
   const socket = await connected({ extraHeaders: { cookie: await login() } })
-  const stored = [...(store as any).store.values()][0]
+  const stored = [...store.store.values()][0]
   stored.cart = ['written behind the plugin\'s back']
-  let seen = null
-  for (let i = 0; seen === null && i < 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-    seen = await call(socket, 'get', 'cart')
-  }
-  t.same(seen, ['written behind the plugin\'s back'])
-  const reads = store.reads
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  t.ok(store.reads - reads <= 6, `reads do not pile up: ${store.reads - reads} in 300 ms of 10 ms ticks`)
+  // The store answers no read until the gate opens: every tick meanwhile finds the first read running.
+  const held = store.hold('get')
+  const reads = store.counts.get
+  await clock.tick(60, 10)
+  t.equal(store.counts.get - reads, 1, `reads do not pile up: ${store.counts.get - reads} in 6 ticks while one read was running`)
   t.equal(await call(socket, 'get', 'user'), 'ada', 'events do not wait for timer reads')
+  held.open()
+  await store.until(() => store.last('get')?.outcome === 'ok')
+  t.same(await call(socket, 'get', 'cart'), ['written behind the plugin\'s back'])
 })
 
 t.test('two writes announced during one read: the next event waits for a second read and sees both', async (t) => {
-  /** Node B's view of the shared sessions: its reads wait while `held` is set. */
-  class HeldStore extends MemoryStore {
-    held: Promise<void> | undefined
-    waiting = 0
-    get (id: string, done: any): void {
-      if (this.held === undefined) return super.get(id, done)
-      this.waiting++
-      void this.held.then(() => super.get(id, done))
-    }
-  }
   // Two nodes in one process share the sessions (one Map); the adapter carries the messages.
+  // Node B's reads can be held.
   const sessions = new Map()
-  const store = new HeldStore(sessions)
+  const store = new FakeStore({ sessions })
   const a = await startApp(t, { redis: redis.url, session: { store: new MemoryStore(sessions) }, setup: handlers })
   const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
   const b = await startApp(t, { redis: redis.url, session: { store }, setup: handlers })
@@ -163,39 +154,37 @@ t.test('two writes announced during one read: the next event waits for a second 
     b.app.io.on('fastify-socket.io-session', (kind: string) => { if (kind === 'changed' && ++count === 2) resolve() })
   })
   // B's read after the first announcement is held until the second has arrived too.
-  let release = (): void => {}
-  store.held = new Promise((resolve) => { release = resolve })
+  const held = store.hold('get')
   await a.http('POST', '/set', cookie, { first: 1 })
   await a.http('POST', '/set', cookie, { second: 2 })
   await announced
-  t.equal(store.waiting, 1, 'one read was running when the second write was announced')
-  store.held = undefined
-  release()
+  t.equal(held.waiting, 1, 'one read was running when the second write was announced')
+  held.open()
   t.same([await call(socket, 'get', 'first'), await call(socket, 'get', 'second')], [1, 2])
 })
 
 t.test('revalidation is spread over the interval: each session read about once per revalidateInterval, not all at once', async (t) => {
-  class TimedStore extends MemoryStore {
-    reads: number[] = []
-    get (id: string, done: any): void {
-      this.reads.push(Date.now())
-      super.get(id, done)
-    }
-  }
-  const store = new TimedStore()
+  const clock = fakeClock(t)
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, {
     session: { store },
     plugin: { checkInterval: 50, revalidateInterval: 500 },
     setup: handlers
   })
   for (let i = 0; i < 10; i++) await connected({ extraHeaders: { cookie: await login({ user: `user ${i}` }) } })
-  store.reads = []
-  const start = Date.now()
-  await new Promise((resolve) => setTimeout(resolve, 1000))
-  const reads = store.reads.filter((at) => at >= start)
-  // 10 sessions, one read each per 500 ms: about 20 reads in a second, one per 50 ms tick.
-  t.ok(reads.length >= 14 && reads.length <= 24, `${reads.length} reads in 1 s`)
-  const perTick = new Map<number, number>()
-  for (const at of reads) perTick.set(Math.floor((at - start) / 50), (perTick.get(Math.floor((at - start) / 50)) ?? 0) + 1)
-  t.ok(Math.max(...perTick.values()) <= 3, `at most ${Math.max(...perTick.values())} reads in any 50 ms`)
+  const first = store.calls.length
+  // 20 ticks of 50 ms (a second): the reads of each tick counted apart.
+  const perTick: number[] = []
+  for (let tick = 0; tick < 20; tick++) {
+    const before = store.counts.get
+    await clock.tick(50)
+    perTick.push(store.counts.get - before)
+  }
+  const reads = store.calls.slice(first).filter((call) => call.method === 'get')
+  // 10 sessions, one read each per 500 ms: 20 reads in a second, one per 50 ms tick.
+  t.equal(reads.length, 20, `${reads.length} reads in 20 ticks of 50 ms`)
+  t.same(perTick, Array(20).fill(1), 'one read per tick, never several at once')
+  const perSession = new Map<string, number>()
+  for (const { id } of reads) perSession.set(id, (perSession.get(id) ?? 0) + 1)
+  t.same([...perSession.values()], Array(10).fill(2), 'each of the 10 sessions read twice, once per 500 ms')
 })

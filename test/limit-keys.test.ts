@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Manager, type Socket as ClientSocket } from 'socket.io-client'
-import { call, captureLogs, startApp, type AppOptions } from './helpers.js'
+import { call, captureLogs, startApp, type AppOptions, type MaybeError } from './helpers.js'
 
 // ---- Who shares a bucket: the sockets, namespaces and reconnects of a session ----
 
@@ -15,7 +15,7 @@ async function limitedApp (t: Test, options: AppOptions = {}): Promise<Awaited<R
 
 /** Sends `event` `times` times from each socket at once; resolves with how many replies were not errors. */
 async function burst (sockets: ClientSocket[], times: number, event = 'send'): Promise<number> {
-  const replies = await Promise.all(sockets.flatMap((socket) => Array.from({ length: times }, async () => await call(socket, event))))
+  const replies = await Promise.all(sockets.flatMap((socket) => Array.from({ length: times }, async () => await call<MaybeError>(socket, event))))
   for (const reply of replies) if (reply?.error !== undefined && reply.error.code !== 'RATE_LIMITED') throw new Error(`unexpected ${JSON.stringify(reply)}`)
   return replies.filter((reply) => reply?.error === undefined).length
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startApp, call, captureLogs } from './helpers.js'
+import { startApp, call, captureLogs, refused } from './helpers.js'
 
 // ---- Origin check: cross-site WebSocket hijacking ----
 
@@ -16,12 +16,12 @@ for (const transport of ['websocket', 'polling'] as const) {
     const cookie = await login({ user: 'victim' })
     const own = await connected({ transports: [transport], extraHeaders: { cookie, origin: url } })
     t.equal(await call(own, 'whoami'), 'victim')
-    const err: any = await connected({ transports: [transport], extraHeaders: { cookie, origin: 'https://evil.example' } }).catch((e) => e)
+    const err = await refused(connected({ transports: [transport], extraHeaders: { cookie, origin: 'https://evil.example' } }))
     t.same(err.data, { code: 'ORIGIN_NOT_ALLOWED', message: 'origin not allowed' })
     const refusal = logs.find((l) => l.code === 'ORIGIN_NOT_ALLOWED')
-    t.equal(refusal.origin, 'https://evil.example', 'the refusal is logged with its origin')
-    t.equal(refusal.address.includes('127.0.0.1'), true, 'and the address')
-    t.equal(refusal.level, 40, 'as a warning')
+    t.equal(refusal?.origin, 'https://evil.example', 'the refusal is logged with its origin')
+    t.equal(String(refusal?.address).includes('127.0.0.1'), true, 'and the address')
+    t.equal(refusal?.level, 40, 'as a warning')
     t.notOk(JSON.stringify(logs).includes(cookie.split('=')[1].slice(0, 20)), 'never the cookie')
   })
 }
@@ -30,7 +30,7 @@ t.test('null, malformed, other-scheme and listed-twice origins are refused', asy
   const { url, connected } = await startApp(t, { setup: whoami })
   for (const transport of ['websocket', 'polling'] as const) {
     for (const origin of ['null', 'not a url', 'file:///etc/passwd', `${url}, https://evil.example`, 'http://127.0.0.1.evil.example']) {
-      const err: any = await connected({ transports: [transport], extraHeaders: { origin } }).catch((e) => e)
+      const err = await refused(connected({ transports: [transport], extraHeaders: { origin } }))
       t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', `${origin} (${transport})`)
     }
   }
@@ -40,7 +40,7 @@ t.test('allowedOrigins as a list', async (t) => {
   const { connected } = await startApp(t, { plugin: { allowedOrigins: ['https://app.example.com/', 'http://localhost:5173'] }, setup: whoami })
   t.ok(await connected({ extraHeaders: { origin: 'https://app.example.com' } }))
   t.ok(await connected({ extraHeaders: { origin: 'http://localhost:5173' } }))
-  const err: any = await connected({ extraHeaders: { origin: 'https://app.example.com:8443' } }).catch((e) => e)
+  const err = await refused(connected({ extraHeaders: { origin: 'https://app.example.com:8443' } }))
   t.equal(err.data.code, 'ORIGIN_NOT_ALLOWED')
 })
 
@@ -58,7 +58,7 @@ t.test('allowedOrigins as a function (sync, async, throwing)', async (t) => {
   })
   t.ok(await connected({ extraHeaders: { origin: 'https://a.trusted.example' } }))
   for (const origin of ['https://evil.example', 'https://boom.example']) {
-    const err: any = await connected({ extraHeaders: { origin } }).catch((e) => e)
+    const err = await refused(connected({ extraHeaders: { origin } }))
     t.equal(err.data.code, 'ORIGIN_NOT_ALLOWED', origin)
   }
   t.same(seen, ['https://a.trusted.example', 'https://evil.example', 'https://boom.example'])
@@ -68,7 +68,7 @@ t.test('no Origin: allowed by default, refused with allowMissingOrigin: false', 
   const open = await startApp(t, { setup: whoami })
   t.ok(await open.connected())
   const strict = await startApp(t, { plugin: { allowMissingOrigin: false }, setup: whoami })
-  const err: any = await strict.connected().catch((e) => e)
+  const err = await refused(strict.connected())
   t.equal(err.data.code, 'ORIGIN_NOT_ALLOWED')
   t.ok(await strict.connected({ extraHeaders: { origin: strict.url } }))
 })
@@ -79,7 +79,7 @@ t.test('the server\'s own origin is its scheme, host and port', async (t) => {
   t.ok(await connected({ extraHeaders: { origin: url } }))
   t.ok(await connected({ extraHeaders: { origin: `HTTP://127.0.0.1:${port}/` } }), 'compared as origins')
   for (const origin of [`https://127.0.0.1:${port}`, 'http://127.0.0.1', `http://localhost:${port}`]) {
-    const err: any = await connected({ extraHeaders: { origin } }).catch((e) => e)
+    const err = await refused(connected({ extraHeaders: { origin } }))
     t.equal(err.data?.code, 'ORIGIN_NOT_ALLOWED', origin)
   }
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { MemoryStore } from '@fastify/session'
 import { startApp, call, next } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Connection-state recovery: Socket.IO skips middlewares, the session is still loaded ----
 
@@ -14,14 +14,6 @@ const handlers = (app: any): void => {
     socket.on('whoami', (ack: (v: unknown) => void) => ack({ user: socket.session.user ?? null, recovered: socket.recovered }))
     socket.on('inc', (ack: (v: unknown) => void) => { socket.session.count = (socket.session.count ?? 0) + 1; ack(socket.session.count) })
   })
-}
-
-/** A memory store whose reads take `delay` ms. */
-class SlowStore extends MemoryStore {
-  delay = 0
-  get (id: string, done: (err: unknown, value?: any) => void): void {
-    setTimeout(() => super.get(id, done), this.delay)
-  }
 }
 
 /** A client that reconnects by itself, once it got the welcome broadcast. */
@@ -52,18 +44,18 @@ t.test('a recovered socket gets its session, and its connection listeners run wi
 })
 
 t.test('events sent right after recovery wait for the session', async (t) => {
-  const store = new SlowStore()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, { io: recovery, session: { store }, setup: handlers })
   const cookie = await login({ user: 'ada' })
   const socket = await recoverable(connected, cookie)
-  store.delay = 50
+  store.delay.get = 50
   socket.io.engine.close()
   const answers = await Promise.all([call(socket, 'inc'), call(socket, 'whoami')])
   t.same(answers, [1, { user: 'ada', recovered: true }], 'buffered events ran after the session loaded')
 })
 
 t.test('a recovered socket whose session was destroyed while it was away is told why and disconnected', async (t) => {
-  const store = new SlowStore()
+  const store = new FakeStore()
   const { url, login, connected } = await startApp(t, {
     io: recovery,
     session: { store },
@@ -75,7 +67,7 @@ t.test('a recovered socket whose session was destroyed while it was away is told
   const told = next(socket, 'session:error')
   const gone = new Promise((resolve) => socket.on('disconnect', (reason: string) => { if (reason !== 'forced close') resolve(reason) }))
   const answered: unknown[] = []
-  store.delay = 100
+  store.delay.get = 100
   // Logout while the client is away; then an event sent while disconnected, which the client buffers
   // and sends right after the recovery handshake.
   socket.once('disconnect', () => {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
 import session from '@fastify/session'
@@ -37,7 +38,7 @@ t.test('an "io" that is not a Socket.IO server', async (t) => {
   const err = await registrationError(async (app) => {
     await app.register(cookie)
     await app.register(session, { secret: SECRET })
-    app.decorate('io', {})
+    app.decorate('io', {} as FastifyInstance['io'])
     await app.register(socketSession)
   })
   t.match(err, { code: 'FST_SIO_SESSION_NO_SOCKETIO', message: /fastify.io is not a Socket.IO server; register fastify-socket.io/ })

@@ -2,7 +2,8 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { EventError } from '../plugin/index.js'
-import { CountingStore, call, next, startApp, type AppOptions, captureLogs } from './helpers.js'
+import { call, next, startApp, type AppOptions, captureLogs } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Event routes: payload in, handler, reply out after the save ----
 
@@ -39,24 +40,24 @@ async function routedApp (t: { teardown: (fn: () => unknown) => void }, options:
 }
 
 t.test('a valid payload reaches the handler; its value is the ack, sent after the session was saved', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await routedApp(t, { session: { store } })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   t.same(await call(socket, 'chat', { room: 'a', text: 'hello' }), { id: 5, count: 1 })
   t.same(await call(socket, 'chat', { room: 'a', text: 'hi' }), { id: 2, count: 2 })
-  t.equal(store.writes, 3, 'the login and one write per changing event')
+  t.equal(store.counts.set, 3, 'the login and one write per changing event')
   t.equal(await call(socket, 'ping'), 'pong', 'an event without a payload schema takes none')
-  t.equal(store.writes, 3, 'an event that changes nothing writes nothing')
+  t.equal(store.counts.set, 3, 'an event that changes nothing writes nothing')
   t.match(await http('GET', '/session', cookie), { count: 2, last: 'hi' }, 'saved before the ack')
 })
 
 t.test('the ack waits for a slow save', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected } = await routedApp(t, { session: { store } })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.slow = 50
+  store.delay.set = 50
   const reply = await call(socket, 'chat', { room: 'a', text: 'slow' })
   t.same(reply, { id: 4, count: 1 })
   t.equal([...store.store.values()].map((s) => JSON.parse(JSON.stringify(s)))[0].last, 'slow', 'the store held the change when the ack arrived')
@@ -139,26 +140,26 @@ t.test('validateAck: false sends replies unchecked', async (t) => {
 })
 
 t.test('a failed save turns the reply into SESSION_SAVE_FAILED', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const seen: unknown[] = []
   const { login, connected } = await routedApp(t, { session: { store }, plugin: { events: { onError: (_s: unknown, err: unknown) => { seen.push(err) } } } })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.fail = true
+  store.fail.set = new Error('disk full')
   t.same(await call(socket, 'chat', { room: 'a', text: 'lost' }), { error: { code: 'SESSION_SAVE_FAILED', message: 'the session could not be saved' } })
   t.match(seen, [{ message: /disk full/ }], 'onError saw the store error')
   t.same(await call(socket, 'refuse'), { error: { code: 'NOT_FOUND', message: 'no such room' } }, 'an error reply stays as it is')
-  store.fail = false
+  delete store.fail.set
   t.same(await call(socket, 'chat', { room: 'a', text: 'kept' }), { id: 4, count: 2 }, 'the failed change is still there and is saved next time')
 })
 
 t.test('autoSave: false runs routes without saving', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await routedApp(t, { session: { store }, plugin: { autoSave: false } })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
   t.same(await call(socket, 'chat', { room: 'a', text: 'hello' }), { id: 5, count: 1 })
-  t.equal(store.writes, 1, 'only the login wrote')
+  t.equal(store.counts.set, 1, 'only the login wrote')
   t.notOk('count' in await http('GET', '/session', cookie), 'nothing was saved')
   t.match(await call(socket, 'chat', { room: 'a', text: 1 }), { error: { code: 'INVALID_PAYLOAD' } }, 'validation still runs')
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { MemoryStore } from '@fastify/session'
-import { startApp, call, next } from './helpers.js'
+import { startApp, call, next, type CodedError } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- socket.session has the API of request.session ----
 
@@ -10,15 +11,15 @@ const api = (app: any): void => {
     socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s.get(key) ?? null))
     socket.on('set', (key: string, value: unknown, ack: (v: unknown) => void) => { s.set(key, value); ack(s.isModified()) })
     socket.on('modified', (ack: (v: unknown) => void) => ack(s.isModified()))
-    socket.on('save-cb', (ack: (v: unknown) => void) => { s.save((err: any) => ack(err?.code ?? 'ok')) })
-    socket.on('save', async (ack: (v: unknown) => void) => { await s.save().then(() => ack('ok'), (err: any) => ack(err.code)) })
-    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack(s.user ?? null), (err: any) => ack(err.code)) })
-    socket.on('reload-cb', (ack: (v: unknown) => void) => { s.reload((err: any) => ack(err?.code ?? s.user ?? null)) })
-    socket.on('destroy', async (ack: (v: unknown) => void) => { await s.destroy().then(() => ack('ok'), (err: any) => ack(err.code)) })
-    socket.on('destroy-cb', (ack: (v: unknown) => void) => { s.destroy((err: any) => ack(err?.code ?? 'ok')) })
-    socket.on('regenerate', async (ack: (v: unknown) => void) => { await s.regenerate().then(() => ack('ok'), (err: any) => ack(err.code)) })
+    socket.on('save-cb', (ack: (v: unknown) => void) => { s.save((err?: CodedError) => ack(err?.code ?? 'ok')) })
+    socket.on('save', async (ack: (v: unknown) => void) => { await s.save().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
+    socket.on('reload', async (ack: (v: unknown) => void) => { await s.reload().then(() => ack(s.user ?? null), (err: CodedError) => ack(err.code)) })
+    socket.on('reload-cb', (ack: (v: unknown) => void) => { s.reload((err?: CodedError) => ack(err?.code ?? s.user ?? null)) })
+    socket.on('destroy', async (ack: (v: unknown) => void) => { await s.destroy().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
+    socket.on('destroy-cb', (ack: (v: unknown) => void) => { s.destroy((err?: CodedError) => ack(err?.code ?? 'ok')) })
+    socket.on('regenerate', async (ack: (v: unknown) => void) => { await s.regenerate().then(() => ack('ok'), (err: CodedError) => ack(err.code)) })
     socket.on('regenerate-cb', (ack: (v: unknown) => void) => { s.regenerate(['user'], (err: any) => ack(err?.code ?? 'ok')) })
-    socket.on('regenerate-cb-only', (ack: (v: unknown) => void) => { s.regenerate((err: any) => ack(err?.code ?? 'ok')) })
+    socket.on('regenerate-cb-only', (ack: (v: unknown) => void) => { s.regenerate((err?: CodedError) => ack(err?.code ?? 'ok')) })
     socket.on('touch', (ack: (v: unknown) => void) => { s.touch(); ack(new Date(s.cookie.expires).getTime()) })
     socket.on('id', (ack: (v: unknown) => void) => ack([typeof s.sessionId, typeof s.encryptedSessionId]))
   })
@@ -69,11 +70,11 @@ t.test('touch() extends the expiry and saves the cookie', async (t) => {
   const [id] = [...(store as any).store.keys()]
   const before = new Date((store as any).store.get(id).cookie.expires).getTime()
   await new Promise((resolve) => setTimeout(resolve, 20))
-  const touched = await call(socket, 'touch')
+  const touched = await call<number>(socket, 'touch')
   t.ok(touched > before, 'the expiry moved forward')
   t.equal(new Date((store as any).store.get(id).cookie.expires).getTime(), touched, 'and was written to the store')
   t.equal(await call(socket, 'reload'), 'ada', 'a reload keeps the cookie\'s expiry')
-  t.equal(await call(socket, 'touch') >= touched, true)
+  t.equal(await call<number>(socket, 'touch') >= touched, true)
 })
 
 t.test('destroy() removes the session, answers the ack, then ends every socket of the session', async (t) => {
@@ -112,22 +113,15 @@ t.test('a session destroyed over HTTP ends its sockets; a reconnect with the old
 })
 
 t.test('destroy(callback), and a destroy that fails', async (t) => {
-  class Store extends MemoryStore {
-    fail = false
-    destroy (id: string, done: (err?: unknown) => void): void {
-      if (this.fail) return done(new Error('cannot delete'))
-      super.destroy(id, done)
-    }
-  }
-  const store = new Store()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, { session: { store }, setup: api })
   const cookie = await login({ user: 'ada' })
   const socket = await connected({ extraHeaders: { cookie } })
-  store.fail = true
+  store.fail.destroy = new Error('cannot delete')
   const ended = next(socket, 'disconnect')
   t.equal(await call(socket, 'destroy-cb'), 'FST_SIO_SESSION_STORE', 'the caller is told')
   t.equal(await ended, 'io server disconnect', 'and the socket is ended anyway: a logout that failed still logs out here')
-  store.fail = false
+  delete store.fail.destroy
   const again = await connected({ extraHeaders: { cookie } })
   t.equal(await call(again, 'get', 'user'), 'ada', 'the store still has the session')
   t.equal(await call(again, 'destroy-cb'), 'ok')

@@ -1,9 +1,12 @@
 import t from 'tap'
-import { MemoryStore } from '@fastify/session'
 import { Signer } from '@fastify/cookie'
-import { CountingStore, startApp, call, SECRET } from './helpers.js'
+import { startApp, call, sessionIdOf, SECRET, refused } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- The HTTP session on every socket ----
+
+/** The whoami ack. */
+interface Who { user: string | null, same: boolean, id: string }
 
 const echo = (app: any): void => {
   app.io.on('connection', (socket: any) => {
@@ -15,13 +18,13 @@ const echo = (app: any): void => {
 
 for (const transport of ['websocket', 'polling']) {
   t.test(`the socket carries the HTTP session (${transport})`, async (t) => {
-    const store = new CountingStore()
+    const store = new FakeStore()
     const { login, connected } = await startApp(t, { session: { store }, setup: echo })
     const cookie = await login({ user: 'grace' })
-    const writes = store.writes
+    const writes = store.counts.set
     const socket = await connected({ transports: [transport as 'websocket'], extraHeaders: { cookie } })
     t.same(await call(socket, 'whoami'), { user: 'grace', same: true, id: 'string' })
-    t.equal(store.writes, writes, 'the handshake and a read-only event write nothing')
+    t.equal(store.counts.set, writes, 'the handshake and a read-only event write nothing')
   })
 }
 
@@ -35,29 +38,29 @@ t.test('non-default cookieName and cookiePrefix are read as @fastify/session rea
   t.match(cookie, /^sid=s%3A|^sid=s:/, 'the cookie has the configured name and prefix')
   t.equal((await http('GET', '/session', cookie)).user, 'linus')
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, 'linus')
+  t.equal((await call<Who>(socket, 'whoami')).user, 'linus')
 })
 
 t.test('a prefix that does not match loads no session', async (t) => {
   const { login, connected } = await startApp(t, { session: { cookieName: 'sid', cookiePrefix: 's:' }, setup: echo })
   const cookie = await login({ user: 'linus' })
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, null)
+  t.equal((await call<Who>(socket, 'whoami')).user, null)
 })
 
 t.test('secret rotation: a cookie signed by an older secret still loads', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const old = 'an older secret of at least thirty-two characters'
   const first = await startApp(t, { session: { store, secret: old }, setup: echo })
   const cookie = await first.login({ user: 'ken' })
   await first.close()
   const second = await startApp(t, { session: { store, secret: [SECRET, old] }, setup: echo })
   const socket = await second.connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, 'ken')
+  t.equal((await call<Who>(socket, 'whoami')).user, 'ken')
 })
 
 t.test('bad cookies give an empty session that is never written', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { app, login, connected, cookieName } = await startApp(t, {
     session: { store },
     setup: (app) => {
@@ -84,11 +87,11 @@ t.test('bad cookies give an empty session that is never written', async (t) => {
     unknown: `${cookieName}=${encodeURIComponent(new Signer(SECRET).sign('no-such-session'))}`
   }
   for (const [name, cookie] of Object.entries(cases)) {
-    const writes = store.writes
+    const writes = store.counts.set
     const socket = await connected(cookie === undefined ? {} : { extraHeaders: { cookie } })
-    t.equal((await call(socket, 'whoami')).user, null, `${name}: no user`)
+    t.equal((await call<Who>(socket, 'whoami')).user, null, `${name}: no user`)
     t.equal(await call(socket, 'touchme'), 'x', `${name}: the empty session can be used`)
-    t.equal(store.writes, writes, `${name}: nothing written`)
+    t.equal(store.counts.set, writes, `${name}: nothing written`)
     socket.disconnect()
   }
   t.equal(store.store.size, 1, 'no orphan sessions in the store')
@@ -96,26 +99,26 @@ t.test('bad cookies give an empty session that is never written', async (t) => {
 })
 
 t.test('an expired stored session is not loaded, and not rewritten', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, { session: { store, cookie: { secure: false, maxAge: 50 } }, setup: echo })
   const cookie = await login({ user: 'old' })
   const [id] = [...store.store.keys()]
   const stored = store.store.get(id) as any
   stored.cookie.expires = new Date(Date.now() - 1000)
   stored.cookie.originalExpires = stored.cookie.expires
-  const writes = store.writes
+  const writes = store.counts.set
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, null)
-  t.equal(store.writes, writes)
+  t.equal((await call<Who>(socket, 'whoami')).user, null)
+  t.equal(store.counts.set, writes)
   t.equal(store.store.size, 1)
 })
 
 t.test('requireSession refuses missing, unknown, expired and badly signed cookies alike', async (t) => {
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, cookieName } = await startApp(t, { session: { store }, plugin: { requireSession: true }, setup: echo })
   const cookie = await login({ user: 'ada' })
   const ok = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(ok, 'whoami')).user, 'ada')
+  t.equal((await call<Who>(ok, 'whoami')).user, 'ada')
   const bad = [
     undefined,
     `${cookieName}=${encodeURIComponent(new Signer(SECRET).sign('unknown'))}`,
@@ -124,7 +127,7 @@ t.test('requireSession refuses missing, unknown, expired and badly signed cookie
   ]
   const seen = []
   for (const header of bad) {
-    const err: any = await connected(header === undefined ? {} : { extraHeaders: { cookie: header } }).catch((e) => e)
+    const err = await refused(connected(header === undefined ? {} : { extraHeaders: { cookie: header } }))
     seen.push([err.message, err.data])
   }
   for (const s of seen) t.same(s, seen[0], 'the same refusal for every kind of bad cookie')
@@ -132,49 +135,34 @@ t.test('requireSession refuses missing, unknown, expired and badly signed cookie
 })
 
 t.test('a store that fails during the handshake: SESSION_STORE_ERROR, then recovery', async (t) => {
-  let failing = true
-  class FlakyStore extends MemoryStore {
-    get (id: string, done: (err: unknown, value?: any) => void): void {
-      if (failing) return done(new Error('store down'))
-      super.get(id, done)
-    }
-  }
-  const { login, connected } = await startApp(t, { session: { store: new FlakyStore() }, setup: echo })
-  failing = false
+  const store = new FakeStore()
+  const { login, connected } = await startApp(t, { session: { store }, setup: echo })
   const cookie = await login({ user: 'ada' })
-  failing = true
-  const err: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
+  store.fail.get = new Error('store down')
+  const err = await refused(connected({ extraHeaders: { cookie } }))
   t.same(err.data, { code: 'SESSION_STORE_ERROR', message: 'session store unavailable, retry later' })
-  failing = false
+  delete store.fail.get
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, 'ada')
+  t.equal((await call<Who>(socket, 'whoami')).user, 'ada')
 })
 
 t.test('a store that throws, or reports ENOENT', async (t) => {
-  let mode = 'ok'
-  class OddStore extends MemoryStore {
-    get (id: string, done: (err: unknown, value?: any) => void): void {
-      if (mode === 'throw') throw new Error('sync failure')
-      if (mode === 'string') return done('a string, not an Error')
-      if (mode === 'bare') return done(null, { user: 'no cookie field' })
-      if (mode === 'enoent') return done(Object.assign(new Error('missing'), { code: 'ENOENT' }))
-      super.get(id, done)
-    }
-  }
-  const { login, connected } = await startApp(t, { session: { store: new OddStore() }, setup: echo })
+  const store = new FakeStore()
+  const { login, connected } = await startApp(t, { session: { store }, setup: echo })
   const cookie = await login({ user: 'ada' })
-  mode = 'throw'
-  const err: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
+  store.fail.get = () => { throw new Error('sync failure') }
+  const err = await refused(connected({ extraHeaders: { cookie } }))
   t.equal(err.data.code, 'SESSION_STORE_ERROR')
-  mode = 'string'
-  const err2: any = await connected({ extraHeaders: { cookie } }).catch((e) => e)
+  store.fail.get = 'a string, not an Error'
+  const err2 = await refused(connected({ extraHeaders: { cookie } }))
   t.equal(err2.data.code, 'SESSION_STORE_ERROR')
-  mode = 'enoent'
+  store.fail.get = Object.assign(new Error('missing'), { code: 'ENOENT' })
   const socket = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(socket, 'whoami')).user, null, 'ENOENT is no session, as in @fastify/session')
-  mode = 'bare'
+  t.equal((await call<Who>(socket, 'whoami')).user, null, 'ENOENT is no session, as in @fastify/session')
+  delete store.fail.get
+  store.store.set(sessionIdOf(cookie), { user: 'no cookie field' })
   const bare = await connected({ extraHeaders: { cookie } })
-  t.equal((await call(bare, 'whoami')).user, 'no cookie field', 'a stored session without a cookie field loads')
+  t.equal((await call<Who>(bare, 'whoami')).user, 'no cookie field', 'a stored session without a cookie field loads')
 })
 
 t.test('sockets of other namespaces get the session too', async (t) => {

@@ -1,19 +1,10 @@
 import t from 'tap'
-import { MemoryStore } from '@fastify/session'
 import { RedisStore } from '../plugin/index.js'
 import { startRedis } from './redis-server.js'
-import { call, captureLogs, next, startApp } from './helpers.js'
+import { call, captureLogs, next, startApp, type MaybeError } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- A store that never answers: every call times out, memory stays bounded, close() returns ----
-
-/** A memory store that, once told to hang, never calls back again; it counts the calls it left hanging. */
-class HangingStore extends MemoryStore {
-  hang = false
-  hung = 0
-  get (id: string, done: (err: unknown, value?: any) => void): void { if (this.hang) this.hung++; else super.get(id, done) }
-  set (id: string, session: any, done: (err?: unknown) => void): void { if (this.hang) this.hung++; else super.set(id, session, done) }
-  destroy (id: string, done: (err?: unknown) => void): void { if (this.hang) this.hung++; else super.destroy(id, done) }
-}
 
 /** Resolves once `check()` holds, looking every 10 ms. */
 async function until (check: () => boolean): Promise<void> {
@@ -27,11 +18,11 @@ const handlers = (app: any): void => {
 }
 
 t.test('a save the store never answers fails after storeTimeout: logged, SESSION_SAVE_FAILED, then the ack', async (t) => {
-  const store = new HangingStore()
+  const store = new FakeStore()
   const { logs, logger } = captureLogs('error')
   const { login, connected } = await startApp(t, { session: { store }, fastify: { logger }, plugin: { storeTimeout: 200 }, setup: handlers })
   const socket = await connected({ extraHeaders: { cookie: await login() } })
-  store.hang = true
+  store.hangAll()
   const order: string[] = []
   socket.on('session:error', (e) => order.push(e.code))
   order.push(`ack:${await call(socket, 'inc')}`)
@@ -40,7 +31,7 @@ t.test('a save the store never answers fails after storeTimeout: logged, SESSION
 })
 
 t.test('while a store hangs, at most 1,000 events of a session wait; the rest are answered at once with SESSION_SAVE_FAILED', async (t) => {
-  const store = new HangingStore()
+  const store = new FakeStore()
   const { login, connected } = await startApp(t, {
     session: { store },
     plugin: { storeTimeout: 3000 },
@@ -50,7 +41,7 @@ t.test('while a store hangs, at most 1,000 events of a session wait; the rest ar
     }
   })
   const socket = await connected({ extraHeaders: { cookie: await login() } })
-  store.hang = true
+  store.hangAll()
   // Listeners' sockets get the error event before the ack; routes reply with the error.
   let failed = 0
   socket.on('session:error', () => failed++)
@@ -73,12 +64,12 @@ t.test('while a store hangs, at most 1,000 events of a session wait; the rest ar
 })
 
 t.test('a socket that leaves while a save hangs releases its live session once the save timed out', async (t) => {
-  const store = new HangingStore()
+  const store = new FakeStore()
   const { logs, logger } = captureLogs('error')
   const { login, connected, http } = await startApp(t, { session: { store }, fastify: { logger }, plugin: { storeTimeout: 300 }, setup: handlers })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
-  store.hang = true
+  store.hangAll()
   socket.emit('inc')
   socket.emit('inc')
   await until(() => store.hung === 1)
@@ -86,18 +77,18 @@ t.test('a socket that leaves while a save hangs releases its live session once t
   socket.disconnect()
   await left
   // The save in flight and the one queued behind it both time out.
-  await until(() => logs.filter((l) => /did not answer/.test(l.err?.message)).length === 2)
-  store.hang = false
+  await until(() => logs.filter((l) => /did not answer/.test(l.err?.message ?? '')).length === 2)
+  store.hangAll(false)
   await http('POST', '/set', cookie, { count: 41 })
   const again = await connected({ extraHeaders: { cookie } })
   t.equal(await call(again, 'inc'), 42, 'a new socket reads the store: the old live session was released')
 })
 
 t.test('close() returns within storeTimeout + 1 s while a store hangs, saves queued', async (t) => {
-  const store = new HangingStore()
+  const store = new FakeStore()
   const { app, login, connected } = await startApp(t, { session: { store }, plugin: { storeTimeout: 500 }, setup: handlers })
   const socket = await connected({ extraHeaders: { cookie: await login() } })
-  store.hang = true
+  store.hangAll()
   socket.emit('inc')
   socket.emit('inc')
   await until(() => store.hung === 1)
@@ -134,8 +125,8 @@ t.test('events waiting for a session to be read again are bounded too: the rest 
   // A write on node A: node B reads the session again before its next events run, and that read hangs.
   await a.http('POST', '/set', cookie, { color: 'red' })
   await until(() => hung === 1)
-  const replies = await Promise.all(Array.from({ length: 1200 }, async () => await call(socket, 'ping')))
-  const failed = replies.filter((reply) => reply?.error?.code === 'SESSION_SAVE_FAILED').length
+  const replies = await Promise.all(Array.from({ length: 1200 }, async () => await call<string | MaybeError>(socket, 'ping')))
+  const failed = replies.filter((reply) => typeof reply === 'object' && reply.error?.code === 'SESSION_SAVE_FAILED').length
   t.equal(failed, 200, 'beyond 1,000 waiting events, routes are answered at once')
   t.equal(replies.filter((reply) => reply === 'pong').length, 1000, 'the others ran once the read gave up')
   hang = true

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { CountingStore, call, captureLogs, next, startApp } from './helpers.js'
+import { call, captureLogs, next, startApp } from './helpers.js'
+import { FakeStore } from './fake-store.js'
 
 // ---- Values that cannot be saved: a failed save, never a crashed process ----
 
@@ -41,7 +42,7 @@ const deepPacket = (depth: number): string => `2["chat",${'['.repeat(depth)}${']
 
 t.test('a 5,000-level payload put in the session fails its save; the process and the socket carry on', async (t) => {
   const { logs, logger } = captureLogs('error')
-  const store = new CountingStore()
+  const store = new FakeStore()
   const { login, connected, http } = await startApp(t, { fastify: { logger }, session: { store }, plugin: { requireSession: true }, setup: hostile })
   const cookie = await login()
   const socket = await connected({ extraHeaders: { cookie } })
