@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Socket } from 'socket.io'
 import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, keyNames, unserializable } from '../errors.js'
-import { absorb, absorbChanges, changes, mergeOver, replaceWith, revert, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
+import { mergeOver, storedTexts, type Changes, type Data } from './merge.js'
+import { Tracker } from './tracker.js'
 import { cookieExpired, type Store, type Stored } from './store.js'
 
 // ---- One live session per session id, saved through one queue ----
@@ -27,8 +28,7 @@ export interface Context {
 /** At most this many events of one session wait for its saves or reads; more are answered at once. */
 export const MAX_WAITING = 1000
 
-/** A session's data object, as sockets and handlers see it. */
-export type Data = Record<string, unknown>
+export type { Data }
 
 /** A session cookie as the live session reads it. */
 interface Cookie { expires?: Date | null, originalMaxAge?: number | null }
@@ -48,18 +48,24 @@ export class LiveSession {
   refreshing: Promise<void> | undefined
   /** How many events wait for a save or a read of this session. */
   waiting = 0
-  /** What this process last read from or wrote to the store. */
-  private readonly base: Snapshot
+  /** What handlers touched, and the session as they see it (`view`). */
+  private readonly tracker: Tracker
   private running: Promise<Error | undefined> | undefined
   private pending: Promise<Error | undefined> | undefined
 
   constructor (readonly ctx: Context, readonly id: string | undefined, readonly data: Data) {
-    this.base = snapshot(data)
+    // A store without a merge-save may hand out the objects it keeps (a memory store): they are copied when used.
+    this.tracker = new Tracker(data, ctx.store.merge === undefined)
+  }
+
+  /** The session as sockets and handlers see it: the data, with what they touch tracked. */
+  get view (): Data {
+    return this.tracker.view
   }
 
   /** Whether the data differs from what the store was last known to hold. */
   changed (): boolean {
-    return changes(this.data, this.base) !== undefined
+    return this.tracker.changes() !== undefined
   }
 
   /** Whether the session's cookie has expired by `now`. */
@@ -73,7 +79,10 @@ export class LiveSession {
     const maxAge = cookie?.originalMaxAge
     if (!this.ctx.options.rolling || !maxAge || this.id === undefined) return
     const next = Date.now() + maxAge
-    if (next - Number(cookie.expires) >= Math.min(this.ctx.options.touchAfter, maxAge / 10)) cookie.expires = new Date(next)
+    if (next - Number(cookie.expires) >= Math.min(this.ctx.options.touchAfter, maxAge / 10)) {
+      this.tracker.write('cookie')
+      cookie.expires = new Date(next)
+    }
   }
 
   /**
@@ -83,12 +92,17 @@ export class LiveSession {
   flush (): Promise<Error | undefined> | undefined {
     if (this.pending !== undefined) return this.pending
     if (this.running === undefined) {
-      const local = this.id === undefined ? undefined : changes(this.data, this.base)
-      return local === undefined ? undefined : this.start(local)
+      const local = this.id === undefined ? undefined : this.tracker.changes()
+      if (local !== undefined) return this.start(local)
+      this.tracker.clean()
+      return undefined
     }
     this.pending = this.running.then(() => {
       this.pending = undefined
-      return this.start(changes(this.data, this.base))
+      const local = this.tracker.changes()
+      if (local !== undefined) return this.start(local)
+      this.tracker.clean()
+      return undefined
     })
     return this.pending
   }
@@ -114,7 +128,7 @@ export class LiveSession {
     await this.saving()
     const stored = await this.ctx.store.get(id)
     if (stored === undefined) this.lost()
-    replaceWith(this.data, this.base, stored)
+    this.tracker.replaceWith(stored)
   }
 
   /**
@@ -133,23 +147,19 @@ export class LiveSession {
 
   /** Brings in a copy of the stored session (a handshake's read, another process's write). */
   refresh (stored: Stored): void {
-    absorb(this.data, this.base, stored)
+    this.tracker.absorb(stored)
   }
 
   /** Brings in changes another writer merged into the store (an HTTP request); `source` holds their values. */
   takeIn (local: Changes, source: Data): void {
-    absorbChanges(this.data, this.base, local, source)
+    this.tracker.absorbChanges(local, source)
     this.version++
   }
 
   /** Empties the data and stops all future writes. */
   markGone (): void {
     this.gone = true
-    for (const key of Object.keys(this.data)) {
-      if (key !== 'cookie') delete this.data[key]
-    }
-    this.base.clear()
-    for (const [key, text] of snapshot(this.data)) this.base.set(key, text)
+    this.tracker.clear()
   }
 
   /** The id, for operations that need a stored session. */
@@ -158,9 +168,15 @@ export class LiveSession {
     return this.id
   }
 
-  private start (local: Changes | undefined): Promise<Error | undefined> {
-    const unsaved = local !== undefined && local.invalid.length > 0 ? this.unsaved(local.invalid) : undefined
-    const run = this.persist(local).then(() => unsaved, (err: Error) => {
+  private start (local: Changes): Promise<Error | undefined> {
+    const { tracker } = this
+    tracker.sendStarted()
+    const unsaved = local.invalid.length > 0 ? this.unsaved(local.invalid) : undefined
+    const run = this.persist(local).then(() => {
+      tracker.sent(local)
+      return unsaved
+    }, (err: Error) => {
+      tracker.sendFailed()
       this.ctx.log.error({ err }, 'fastify-socket.io-session: session save failed')
       return err
     })
@@ -173,7 +189,7 @@ export class LiveSession {
 
   /** Keys that cannot be saved get their last stored value back; the save that found them fails with their names. */
   private unsaved (keys: string[]): Error {
-    revert(this.data, this.base, keys)
+    this.tracker.revert(keys)
     const names = keyNames(keys)
     this.ctx.log.error({ keys: names }, 'fastify-socket.io-session: session keys could not be serialized and were not saved')
     return unserializable(names)
@@ -183,14 +199,13 @@ export class LiveSession {
    * One merge-save: the local changes laid over the stored copy. The store's merge-save (Redis) does it in
    * one atomic command; otherwise the stored copy is read, merged, written, and taken in.
    */
-  private async persist (local: Changes | undefined): Promise<void> {
-    if (local === undefined || (local.changed.size === 0 && local.removed.length === 0)) return
+  private async persist (local: Changes): Promise<void> {
+    if (local.changed.size === 0 && local.removed.length === 0) return
     if (this.gone) throw new FST_SIO_SESSION_GONE()
     const id = this.id as string
     const { store } = this.ctx
     if (store.merge !== undefined) {
       if (await store.merge(id, storedTexts(local, this.data), local.removed, this.data.cookie as Cookie) !== 'saved') this.lost()
-      written(this.base, local)
     } else {
       const merged = await store.exclusive(id, async () => {
         const stored = await store.get(id)
@@ -199,9 +214,7 @@ export class LiveSession {
         await store.set(id, merged)
         return merged
       })
-      // What was written is the base now: a key removed and set back meanwhile stays a change, not a stale copy.
-      written(this.base, local)
-      absorb(this.data, this.base, merged, local.changed)
+      this.tracker.absorb(merged, local.changed)
     }
     this.version++
     this.ctx.events.saved(this)

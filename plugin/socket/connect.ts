@@ -30,18 +30,13 @@ export function sessionMiddleware (c: ConnectContext) {
   }
 }
 
-/** A copy of a stored session that the live session may own: a memory store hands out the object it keeps. */
-function fresh (c: ConnectContext, stored: Accepted['stored']): Accepted['stored'] {
-  return c.shared.store.merge !== undefined ? stored : JSON.parse(JSON.stringify(stored))
-}
-
 /** A new live session for `socket`: the stored one when given, else an empty one that is never written. */
 function newLive (c: ConnectContext, socket: Socket, accepted: Accepted | undefined): LiveSession {
   const { store, idGenerator, cookieOpts, signer } = c.internals
   const holder = { protocol: socket.handshake.secure ? 'https' : 'http' }
   const session = accepted === undefined
     ? new c.SocketSession(store, holder, idGenerator, cookieOpts, signer)
-    : new c.SocketSession(store, holder, idGenerator, cookieOpts, signer, fresh(c, accepted.stored), accepted.id)
+    : new c.SocketSession(store, holder, idGenerator, cookieOpts, signer, accepted.stored, accepted.id)
   // The Session class restarts a maxAge cookie's clock; the live copy keeps the stored expiry.
   const expires = (accepted?.stored.cookie as { expires?: string | null } | undefined)?.expires
   if (expires != null) (session as { cookie: { expires: Date } }).cookie.expires = new Date(expires)
@@ -57,8 +52,8 @@ function bind (c: ConnectContext, socket: SessionSocket, accepted: Accepted | un
   else live = newLive(c, socket, accepted)
   c.registry.bind(live, socket)
   socket[kSession] = live
-  socket.session = live.data as unknown as Socket['session']
-  ;(socket.request as { session?: unknown }).session = live.data
+  socket.session = live.view as unknown as Socket['session']
+  ;(socket.request as { session?: unknown }).session = live.view
 }
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { absorb, absorbChanges, changes, cookieText, mergeOver, replaceWith, revert, snapshot, storedTexts, written, type Changes } from '../../plugin/session/merge.js'
+import { changes, cookieText, mergeOver, snapshot, storedTexts, written, type Changes } from '../../plugin/session/merge.js'
 
 // ---- What changed since a snapshot, and taking in the store's copy ----
 
@@ -65,21 +65,6 @@ t.test('changes: the keys changed, removed or unwritable since the snapshot', as
   }
 })
 
-t.test('revert: the named keys get their stored value back', async (t) => {
-  const rows: Array<{ name: string, before: Data, after: Edit, keys: string[], expected: Data }> = [
-    { name: 'a stored key', before: { a: { x: 1 } }, after: (s) => { s.a = 1n }, keys: ['a'], expected: { a: { x: 1 } } },
-    { name: 'a key never stored goes', before: { a: 1 }, after: (s) => { s.n = 1n }, keys: ['n'], expected: { a: 1 } },
-    { name: 'only the named keys', before: { a: 1, b: 1 }, after: (s) => { s.a = 2; s.b = 2 }, keys: ['a'], expected: { a: 1, b: 2 } },
-    { name: 'never the cookie', before: { cookie: cookie(Y30) }, after: (s) => { (s.cookie as Data).expires = new Date(Y31) }, keys: ['cookie'], expected: { cookie: cookie(Y31) } }
-  ]
-  for (const { name, before, after, keys, expected } of rows) {
-    const base = snapshot(before)
-    after(before)
-    revert(before, base, keys)
-    t.strictSame(before, expected, name)
-  }
-})
-
 t.test('mergeOver: the local changes laid over the store\'s copy', async (t) => {
   const rows: Array<{ name: string, before: Data, after: Edit, stored: Data, expected: Data }> = [
     { name: 'changed, added and removed keys; the store\'s others kept', before: { a: 1, b: 2, c: 3 }, after: (s) => { s.b = 20; s.d = 4; delete s.c }, stored: { a: 'theirs', b: 2, c: 3, e: 5 }, expected: { a: 'theirs', b: 20, e: 5, d: 4 } },
@@ -114,65 +99,5 @@ t.test('storedTexts and written', async (t) => {
   t.equal(withCookie.changed.get('cookie'), print(Y31), 'the changes keep its fingerprint')
   written(base, withCookie)
   t.strictSame(Object.fromEntries(base), { a: '10', cookie: print(Y31) }, 'the snapshot records what was written')
-  t.equal(changes(session, base), undefined, 'nothing left to save')
-})
-
-t.test('absorb: the store\'s copy taken in, unless this process changed the key too', async (t) => {
-  const rows: Array<{ name: string, before: Data, after: Edit, stored: Data, wrote?: Record<string, string>, expected: Data, next: unknown }> = [
-    { name: 'changed there, untouched here: taken', before: { a: 1, b: 1 }, after: none, stored: { a: 2, b: 1 }, expected: { a: 2, b: 1 }, next: undefined },
-    { name: 'added there: taken', before: { a: 1 }, after: none, stored: { a: 1, c: { d: 3 } }, expected: { a: 1, c: { d: 3 } }, next: undefined },
-    { name: 'removed there, untouched here: removed', before: { a: 1, b: 1 }, after: none, stored: { a: 1 }, expected: { a: 1 }, next: undefined },
-    { name: 'changed on both sides: ours kept, to be saved', before: { a: 1 }, after: (s) => { s.a = 10 }, stored: { a: 2 }, expected: { a: 10 }, next: { changed: { a: '10' }, removed: [], invalid: [] } },
-    { name: 'the same value on both sides: nothing left to save', before: { a: 1 }, after: (s) => { s.a = 2 }, stored: { a: 2 }, expected: { a: 2 }, next: undefined },
-    { name: 'removed here, changed there: stays removed', before: { a: 1, b: 1 }, after: (s) => { delete s.a }, stored: { a: 2, b: 1 }, expected: { b: 1 }, next: { changed: {}, removed: ['a'], invalid: [] } },
-    { name: 'changed here, removed there: kept', before: { a: 1 }, after: (s) => { s.a = 5 }, stored: {}, expected: { a: 5 }, next: { changed: { a: '5' }, removed: [], invalid: [] } },
-    { name: 'added on both sides: ours kept', before: {}, after: (s) => { s.a = 1 }, stored: { a: 2 }, expected: { a: 1 }, next: { changed: { a: '1' }, removed: [], invalid: [] } },
-    { name: 'written by us, set back during the save: ours kept', before: { a: 1 }, after: none, stored: { a: 2 }, wrote: { a: '2' }, expected: { a: 1 }, next: { changed: { a: '1' }, removed: [], invalid: [] } },
-    { name: 'a cookie the store\'s copy lacks stays', before: { a: 1, cookie: cookie(Y30) }, after: none, stored: { a: 1 }, expected: { a: 1, cookie: cookie(Y30) }, next: undefined },
-    { name: 'the stored cookie\'s expiry and maxAge are taken', before: { cookie: cookie(Y30) }, after: none, stored: { cookie: { expires: Y31, originalMaxAge: 60_000, path: '/', httpOnly: true } }, expected: { cookie: cookie(Y31, 60_000) }, next: undefined }
-  ]
-  for (const { name, before, after, stored, wrote, expected, next } of rows) {
-    const base = snapshot(before)
-    after(before)
-    absorb(before, base, stored, wrote === undefined ? undefined : new Map(Object.entries(wrote)))
-    t.strictSame(before, expected, name)
-    t.strictSame(plain(changes(before, base)), next, `${name}: then`)
-  }
-  const live = cookie(Y30)
-  const session: Data = { cookie: live }
-  absorb(session, snapshot(session), { cookie: { expires: Y31 } })
-  t.equal(session.cookie, live, 'the cookie object is kept')
-})
-
-t.test('absorbChanges: another writer\'s changes, unless this process changed the key too', async (t) => {
-  const rows: Array<{ name: string, after: Edit, expected: Data }> = [
-    { name: 'untouched here: taken', after: none, expected: { a: 2, c: 1, d: 4 } },
-    { name: 'changed here: ours kept', after: (s) => { s.a = 5; s.b = 5 }, expected: { a: 5, b: 5, c: 1, d: 4 } }
-  ]
-  for (const { name, after, expected } of rows) {
-    const session: Data = { a: 1, b: 1, c: 1 }
-    const base = snapshot(session)
-    after(session)
-    const theirs: Data = { a: 1, b: 1, c: 1 }
-    const theirBase = snapshot(theirs)
-    theirs.a = 2
-    theirs.d = 4
-    delete theirs.b
-    const local = changes(theirs, theirBase)
-    if (local === undefined) throw new Error('expected changes')
-    absorbChanges(session, base, local, theirs)
-    t.strictSame(session, expected, name)
-  }
-})
-
-t.test('replaceWith: the store\'s copy replaces local changes', async (t) => {
-  const live = cookie(Y30)
-  const session: Data = { a: 1, b: 1, cookie: live }
-  const base = snapshot(session)
-  session.a = 5
-  session.x = 1
-  replaceWith(session, base, { a: 2, c: 3, cookie: { expires: Y31, originalMaxAge: 3_600_000, path: '/', httpOnly: true } })
-  t.strictSame(session, { a: 2, c: 3, cookie: cookie(Y31) })
-  t.equal(session.cookie, live, 'the cookie object is kept')
   t.equal(changes(session, base), undefined, 'nothing left to save')
 })
