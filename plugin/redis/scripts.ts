@@ -45,3 +45,15 @@ if ttl < 0 or ttl > cap then ttl = cap end
 redis.call('SET', KEYS[1], '0', 'PX', ttl)
 return 1
 `)
+
+/**
+ * After a plain HSET that added every field it wrote: 1 when the session was there (it has a cookie); otherwise the
+ * HSET made a hash of those fields alone, which is removed: 2 (no session), or 0 when it was destroyed meanwhile.
+ */
+export const SETTLE = script(`
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'hash' then return t == 'none' and 2 or 0 end
+if redis.call('HEXISTS', KEYS[1], 'cookie') == 1 then return 1 end
+redis.call('DEL', KEYS[1])
+return 2
+`)
