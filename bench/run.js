@@ -84,7 +84,7 @@ async function runRounds (servers, cookies, measurements, rounds, results) {
 
 /** Starts every server; if one fails, stops the others. */
 async function startServers (variants) {
-  const starts = await Promise.allSettled(variants.map(startServer))
+  const starts = await Promise.allSettled(variants.map((variant) => startServer(variant)))
   const servers = {}
   for (const start of starts) if (start.status === 'fulfilled') servers[start.value.variant] = start.value
   const failed = starts.find((start) => start.status === 'rejected')
