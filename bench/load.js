@@ -16,16 +16,20 @@ export async function pool (count, concurrency, task) {
   await Promise.all(Array.from({ length: Math.min(count, concurrency) }, worker))
 }
 
-/** Logs in `count` times; resolves with the Cookie header values ('' when the server sets none). */
+/**
+ * Logs in `count` times; resolves with the Cookie header values ('' when the server sets none) and the size of a
+ * session as JSON (0 without one).
+ */
 export async function login (url, count, concurrency = 20) {
   const cookies = new Array(count)
+  let bytes = 0
   await pool(count, concurrency, async (i) => {
     const response = await fetch(`${url}/login`, { method: 'POST' })
     if (response.status !== 200) throw new Error(`POST /login answered ${response.status}`)
-    await response.arrayBuffer()
+    bytes = Math.max(bytes, (await response.json()).bytes ?? 0)
     cookies[i] = (response.headers.get('set-cookie') ?? '').split(';')[0]
   })
-  return cookies
+  return { cookies, bytes }
 }
 
 /** A connected client. */
@@ -99,10 +103,10 @@ const checks = {
   routed: (value) => value?.user === 'bench' && value.length === MESSAGE.text.length
 }
 
-
 /**
- * Acks per second, store writes and server CPU time (µs) per event: one client per cookie, each emitting `event`
- * with an ack, one after another, `total` in all.
+ * Acks per second, store writes and server CPU time (µs) per event, and the number of events: one client per
+ * cookie, each emitting `event` with an ack, one after another, `total` in all (rounded up to a multiple of the
+ * clients).
  */
 export async function acks (server, cookies, event, total) {
   const sockets = await connectAll(server.url, cookies)
@@ -120,7 +124,7 @@ export async function acks (server, cookies, event, total) {
   disconnectAll(sockets)
   await waitForClients(server, 0)
   const events = each * sockets.length
-  return { rate: events / elapsed, writes: (after.writes - before.writes) / events, cpu: (after.cpu - before.cpu) / events }
+  return { rate: events / elapsed, writes: (after.writes - before.writes) / events, cpu: (after.cpu - before.cpu) / events, events }
 }
 
 /** Server memory (heap + external) per idle connected client, one client per cookie. */

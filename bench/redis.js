@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
 
 // ---- A redis-server for the benchmark, on a free loopback port, without persistence ----
 
@@ -19,7 +20,14 @@ async function freePort () {
   })
 }
 
-/** Starts redis-server; resolves with its URL and a stop function. */
+/** The CPU time the redis-server has used so far, µs (INFO CPU: used_cpu_sys + used_cpu_user). */
+async function cpuTime (client) {
+  const info = await client.info('cpu')
+  const field = (name) => Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))[1])
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6
+}
+
+/** Starts redis-server; resolves with its URL, its CPU time so far (µs) and a stop function. */
 export async function startRedis () {
   const port = await freePort()
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -32,8 +40,14 @@ export async function startRedis () {
     })
   })
   child.removeAllListeners('exit')
+  const url = `redis://127.0.0.1:${port}`
+  const client = new Redis(url, { connectionName: 'bench' })
   return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM') })
+    url,
+    cpu: () => cpuTime(client),
+    async stop () {
+      await client.quit()
+      await new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM') })
+    }
   }
 }

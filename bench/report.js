@@ -28,6 +28,7 @@ const rows = [
   ['server CPU µs per read', 'readCpu', integer],
   ['server CPU µs per write', 'writeCpu', integer],
   ['server CPU µs per HTTP request', 'httpCpu', integer],
+  ['Redis CPU µs per save (write event)', 'redisCpu', decimal],
   ['bytes per idle socket', 'memory', integer]
 ]
 
@@ -37,9 +38,10 @@ function cell (samples, format) {
   return samples.length > 1 && format === integer ? `${text} ±${spread(samples).toFixed(0)}%` : text
 }
 
-/** Prints the medians of every metric, one column per variant. */
+/** Prints the medians of every metric, one column per variant (a metric no variant has is left out). */
 export function printTable (results, variants) {
-  const table = rows.map(([label, key, format]) => [label, ...variants.map((v) => cell(results[v][key], format))])
+  const measured = rows.filter(([, key]) => variants.some((v) => results[v][key] !== undefined))
+  const table = measured.map(([label, key, format]) => [label, ...variants.map((v) => cell(results[v][key], format))])
   const header = ['', ...variants]
   const widths = header.map((_, i) => Math.max(...[header, ...table].map((row) => row[i].length)))
   const line = (row) => row.map((text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join('   ')
@@ -52,60 +54,90 @@ export function printTable (results, variants) {
 /** Mine / other per round (taken in the same round, so that slow spells of the machine cancel out). */
 const pairedRatios = (results, other, key, mine = 'plugin') => results[mine][key].map((value, round) => value / results[other][key][round])
 
-/** Plugin - bare per round. */
-const pairedDifferences = (results, key) => results.plugin[key].map((value, round) => value - results.bare[key][round])
+/** Mine - other per round. */
+const pairedDifferences = (results, mine, other, key) => results[mine][key].map((value, round) => value - results[other][key][round])
 
 /** The lowest and highest of the rounds. */
 const range = (values, format) => `${format(Math.min(...values))}..${format(Math.max(...values))}`
 
-/** Prints the plugin's ratios against their targets; a miss is reported, never fatal. */
-export function printRatios (results) {
-  const ratio = (label, other, key, target) => {
-    const rounds = pairedRatios(results, other, key)
-    const value = median(rounds)
-    return [label, value.toFixed(2), range(rounds, decimal), `≥ ${target.toFixed(2)}`, value >= target]
-  }
-  const bytes = (n) => `${n >= 0 ? '+' : ''}${integer(n)} B`
-  const extras = pairedDifferences(results, 'memory')
-  const extra = median(extras)
-  const lines = [
-    ratio('handshakes/s, plugin / recipe', 'recipe', 'handshakes', 0.9),
-    ratio('read acks/s, plugin / bare', 'bare', 'read', 0.95),
-    ratio('write acks/s, plugin / recipe', 'recipe', 'write', 0.8),
-    ratio('HTTP page requests/s, plugin / @fastify/session alone', 'recipe', 'http', 0.9),
-    ['bytes per idle socket, plugin - bare', bytes(extra), range(extras, bytes), '≤ +2,048 B', extra <= 2048]
-  ]
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...lines.map((l) => l[i].length)))
-  console.log('\nplugin vs targets (median of per-round comparisons; rounds ranged over min..max)')
-  for (const [label, value, rounds, target, pass] of lines) {
-    console.log(`${label.padEnd(widths[0])}   ${value.padStart(widths[1])}   ${rounds.padEnd(widths[2])}   target ${target.padEnd(widths[3])}   ${pass ? 'PASS' : 'MISS'}`)
-  }
+const bytes = (n) => `${n >= 0 ? '+' : ''}${integer(n)} B`
+
+/** A line: mine / other per round against `target` (undefined: no target); `invert` gives other / mine (for CPU time). */
+function ratioLine (results, label, mine, other, key, target, invert = false) {
+  const rounds = pairedRatios(results, other, key, mine).map((r) => invert ? 1 / r : r)
+  const value = median(rounds)
+  return [label, value.toFixed(2), range(rounds, decimal), target === undefined ? '' : `target ≥ ${target.toFixed(2)}`, target === undefined ? '' : value >= target ? 'PASS' : 'MISS']
 }
 
-/** Prints the plugin's ratios on Redis against the recipe on connect-redis, and its commands per event. */
-export function printRedisRatios (results) {
-  const ratio = (label, key, invert) => {
-    // For CPU time, less is better: the ratio is recipe / plugin, so that above 1 means the plugin is cheaper.
-    const rounds = pairedRatios(results, 'recipe-redis', key, 'plugin-redis').map((r) => invert ? 1 / r : r)
-    const value = median(rounds)
-    return [label, value.toFixed(2), range(rounds, decimal), 'target ≥ 1.00', value >= 1 ? 'PASS' : 'MISS']
-  }
-  const commands = (key, target) => {
-    const value = median(results['plugin-redis'][key])
-    return [`Redis commands per ${key === 'readWrites' ? 'read-only' : 'changing'} event`, value.toFixed(2), '', `target = ${target}`, Math.abs(value - target) < 0.01 ? 'PASS' : 'MISS']
-  }
-  const lines = [
-    ratio('handshakes/s, plugin / recipe', 'handshakes', false),
-    ratio('write acks/s, plugin / recipe', 'write', false),
-    ratio('HTTP page requests/s, plugin / @fastify/session on connect-redis', 'http', false),
-    ratio('server CPU per handshake, recipe / plugin', 'handshakeCpu', true),
-    ratio('server CPU per write, recipe / plugin', 'writeCpu', true),
-    commands('readWrites', 0),
-    commands('writeWrites', 1)
-  ]
+/** A line: mine - other per round, in bytes, against at most `limit` bytes. */
+function differenceLine (results, label, mine, other, key, limit) {
+  const rounds = pairedDifferences(results, mine, other, key)
+  const value = median(rounds)
+  return [label, bytes(value), range(rounds, bytes), `target ≤ ${bytes(limit)}`, value <= limit ? 'PASS' : 'MISS']
+}
+
+/** A line: the median of `variant`'s figure per event against exactly `target`. */
+function exactLine (results, label, variant, key, target) {
+  const value = median(results[variant][key])
+  return [label, value.toFixed(2), range(results[variant][key], decimal), `target = ${target}`, Math.abs(value - target) < 0.01 ? 'PASS' : 'MISS']
+}
+
+/** Prints `lines` in aligned columns under `title`; a miss is reported, never fatal. */
+function printLines (title, lines) {
   const widths = [0, 1, 2, 3].map((i) => Math.max(...lines.map((l) => l[i].length)))
-  console.log('\nplugin on Redis vs targets (median of per-round comparisons; rounds ranged over min..max)')
-  for (const line of lines) console.log(line.map((text, i) => i === 4 ? text : text.padEnd(widths[i])).join('   '))
+  console.log(`\n${title} (median of per-round comparisons; rounds ranged over min..max)`)
+  for (const line of lines) console.log(line.map((text, i) => i === 4 ? text : i === 1 ? text.padStart(widths[i]) : text.padEnd(widths[i])).join('   ').trimEnd())
+}
+
+/** Prints the size of a session as JSON on each variant with sessions. */
+export function printSizes (sizes, variants) {
+  const sized = variants.filter((v) => sizes[v] > 0)
+  if (sized.length > 0) console.log(`session size as JSON: ${sized.map((v) => `${v} ${integer(sizes[v])} B`).join(', ')}\n`)
+}
+
+/** Prints the plugin's ratios on the memory store against their targets, then those of its -cart server. */
+export function printRatios (results) {
+  printLines('plugin vs targets', [
+    ratioLine(results, 'handshakes/s, plugin / recipe', 'plugin', 'recipe', 'handshakes', 0.9),
+    ratioLine(results, 'read acks/s, plugin / bare', 'plugin', 'bare', 'read', 0.98),
+    ratioLine(results, 'write acks/s, plugin / recipe', 'plugin', 'recipe', 'write', 1.2),
+    ratioLine(results, 'HTTP page requests/s, plugin / @fastify/session alone', 'plugin', 'recipe', 'http', 0.9),
+    differenceLine(results, 'bytes per idle socket, plugin - bare', 'plugin', 'bare', 'memory', 2048)
+  ])
+  if (results['plugin-cart'] === undefined) return
+  const size = results.sizes['plugin-cart']
+  printLines(`what a ${integer(size)} B session costs the plugin (plugin-cart: the plugin's server, a cart in every session)`, [
+    ratioLine(results, 'handshakes/s, plugin-cart / plugin', 'plugin-cart', 'plugin', 'handshakes', 0.9),
+    ratioLine(results, 'read acks/s, plugin-cart / plugin', 'plugin-cart', 'plugin', 'read', 0.95),
+    ratioLine(results, 'write acks/s, plugin-cart / plugin', 'plugin-cart', 'plugin', 'write', 0.9),
+    ratioLine(results, 'write acks/s, plugin-cart / recipe-cart', 'plugin-cart', 'recipe-cart', 'write', 1.2),
+    ratioLine(results, 'HTTP page requests/s, plugin-cart / @fastify/session alone', 'plugin-cart', 'recipe-cart', 'http'),
+    differenceLine(results, 'bytes per idle socket, plugin-cart - bare (≤ session + 2 KB)', 'plugin-cart', 'bare', 'memory', size + 2048)
+  ])
+}
+
+/** The plugin's lines on Redis against one recipe: throughput, server and Redis CPU, and its Redis commands. */
+function redisLines (results, plugin, recipe) {
+  return [
+    ratioLine(results, `handshakes/s, ${plugin} / ${recipe}`, plugin, recipe, 'handshakes', 1),
+    ratioLine(results, `write acks/s, ${plugin} / ${recipe}`, plugin, recipe, 'write', 1.2),
+    ratioLine(results, `read acks/s, ${plugin} / ${recipe}`, plugin, recipe, 'read'),
+    ratioLine(results, `HTTP page requests/s, ${plugin} / ${recipe}`, plugin, recipe, 'http'),
+    ratioLine(results, `server CPU per handshake, ${recipe} / ${plugin}`, plugin, recipe, 'handshakeCpu', undefined, true),
+    ratioLine(results, `server CPU per write, ${recipe} / ${plugin}`, plugin, recipe, 'writeCpu', undefined, true),
+    ratioLine(results, `Redis CPU per save, ${recipe} / ${plugin}`, plugin, recipe, 'redisCpu', undefined, true),
+    exactLine(results, `Redis commands per read-only event, ${plugin}`, plugin, 'readWrites', 0),
+    exactLine(results, `Redis commands per changing event, ${plugin}`, plugin, 'writeWrites', 1)
+  ]
+}
+
+/** Prints the plugin's ratios on Redis against the recipes (for CPU time recipe / plugin: above 1, the plugin is cheaper). */
+export function printRedisRatios (results) {
+  printLines('plugin on Redis vs the recipe on connect-redis 9 + node-redis 5', redisLines(results, 'plugin-redis', 'recipe-node-redis'))
+  if (results['plugin-redis-cart'] !== undefined) {
+    printLines(`the same with a ${integer(results.sizes['plugin-redis-cart'])} B session (a cart)`, redisLines(results, 'plugin-redis-cart', 'recipe-node-redis-cart'))
+  }
+  printLines('plugin on Redis vs the recipe on connect-redis 7 + ioredis', redisLines(results, 'plugin-redis', 'recipe-redis').slice(0, 7))
 }
 
 /** Prints the acks/s of the message event as an event route and as a plain listener, and their ratio. */

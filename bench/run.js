@@ -1,17 +1,23 @@
 import { acks, handshakes, idleMemory, login, pages } from './load.js'
 import { haveRedis, startRedis } from './redis.js'
-import { printRatios, printRedisRatios, printRouteRatio, printTable } from './report.js'
+import { printRatios, printRedisRatios, printRouteRatio, printSizes, printTable } from './report.js'
 import { startServer } from './servers.js'
 
 // ---- npm run bench: bare Socket.IO, the hand-written recipe and the plugin, side by side ----
 
-const VARIANTS = ['bare', 'recipe', 'plugin']
-const REDIS_VARIANTS = ['recipe-redis', 'plugin-redis']
+// BENCH_CART=n: the -cart servers put an n-item cart in every session (default 100, about 10 KB); 0 skips them.
+const CART_ITEMS = Number(process.env.BENCH_CART ?? 100)
+process.env.BENCH_CART = String(CART_ITEMS)
+const carts = (variants) => CART_ITEMS > 0 ? variants.map((v) => `${v}-cart`) : []
+const VARIANTS = ['bare', 'recipe', 'plugin', ...carts(['recipe', 'plugin'])]
+const REDIS_VARIANTS = ['recipe-redis', 'recipe-node-redis', 'plugin-redis', ...carts(['recipe-node-redis', 'plugin-redis'])]
 // Throughput rounds: at least MIN_ROUNDS, more while the time budget lasts (slow machines get fewer).
-const MIN_ROUNDS = 3
-const MAX_ROUNDS = 9
-const THROUGHPUT_BUDGET_MS = 80_000
-const MEMORY_ROUNDS = 3
+// BENCH_ROUNDS=n runs exactly n rounds of everything (n = 1 to try a change quickly).
+const FIXED_ROUNDS = process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : undefined
+const MIN_ROUNDS = FIXED_ROUNDS ?? 3
+const MAX_ROUNDS = FIXED_ROUNDS ?? 9
+const THROUGHPUT_BUDGET_MS = 100_000
+const MEMORY_ROUNDS = FIXED_ROUNDS ?? 3
 const WARMUP_PASSES = 1
 const HANDSHAKES = 1_000
 const HANDSHAKE_CONCURRENCY = 20
@@ -31,8 +37,11 @@ const throughput = {
     return { read: rate, readWrites: writes, readCpu: cpu }
   },
   async write (server, cookies) {
-    const { rate, writes, cpu } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
-    return { write: rate, writeWrites: writes, writeCpu: cpu }
+    // On Redis, also the redis-server's CPU time per save (one save per write event).
+    const redisBefore = await server.redisCpu?.()
+    const { rate, writes, cpu, events } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
+    const redisCpu = server.redisCpu ? ((await server.redisCpu()) - redisBefore) / events : undefined
+    return { write: rate, writeWrites: writes, writeCpu: cpu, ...(redisCpu === undefined ? {} : { redisCpu }) }
   },
   async http (server, cookies) {
     const { rate, writes, cpu } = await pages(server, cookies.slice(0, ACK_CLIENTS), PAGES)
@@ -75,7 +84,7 @@ async function runRounds (servers, cookies, measurements, rounds, results) {
 
 /** Starts every server; if one fails, stops the others. */
 async function startServers (variants) {
-  const starts = await Promise.allSettled(variants.map(startServer))
+  const starts = await Promise.allSettled(variants.map((variant) => startServer(variant)))
   const servers = {}
   for (const start of starts) if (start.status === 'fulfilled') servers[start.value.variant] = start.value
   const failed = starts.find((start) => start.status === 'rejected')
@@ -96,9 +105,16 @@ async function stage (name, run) {
 /** Exactly `n` rounds. */
 const fixed = (n) => ({ min: n, max: n, budget: Infinity })
 
-async function bench (servers) {
+/** Logs every variant's clients in; resolves with their cookies and the size of a session of each variant. */
+async function loginAll (servers, variants, count) {
   const cookies = {}
-  for (const variant of VARIANTS) cookies[variant] = await login(servers[variant].url, IDLE_SOCKETS)
+  const sizes = {}
+  for (const variant of variants) ({ cookies: cookies[variant], bytes: sizes[variant] } = await login(servers[variant].url, count))
+  return { cookies, sizes }
+}
+
+async function bench (servers) {
+  const { cookies, sizes } = await loginAll(servers, VARIANTS, IDLE_SOCKETS)
   const warmup = Object.fromEntries(VARIANTS.map((v) => [v, {}]))
   const results = Object.fromEntries(VARIANTS.map((v) => [v, {}]))
   const measured = { min: MIN_ROUNDS, max: MAX_ROUNDS, budget: THROUGHPUT_BUDGET_MS }
@@ -111,18 +127,20 @@ async function bench (servers) {
   results.routes = { plain: {}, routed: {} }
   await stage('routes warm-up', () => runRounds(events, routeCookies, [message], fixed(WARMUP_PASSES), { plain: {}, routed: {} }))
   await stage('routes', () => runRounds(events, routeCookies, [message], measured, results.routes))
+  results.sizes = sizes
   return results
 }
 
-/** The recipe on connect-redis against the plugin on its RedisStore: throughput and Redis commands. */
-async function benchRedis (servers) {
-  const cookies = {}
-  for (const variant of REDIS_VARIANTS) cookies[variant] = await login(servers[variant].url, ACK_CLIENTS)
+/** The recipes on connect-redis against the plugin on its RedisStore: throughput, Redis commands and Redis CPU. */
+async function benchRedis (servers, redis) {
+  for (const server of Object.values(servers)) server.redisCpu = redis.cpu
+  const { cookies, sizes } = await loginAll(servers, REDIS_VARIANTS, ACK_CLIENTS)
   const warmup = Object.fromEntries(REDIS_VARIANTS.map((v) => [v, {}]))
   const results = Object.fromEntries(REDIS_VARIANTS.map((v) => [v, {}]))
   const measured = { min: MIN_ROUNDS, max: MAX_ROUNDS, budget: THROUGHPUT_BUDGET_MS / 2 }
   await stage('redis warm-up', () => runRounds(servers, cookies, Object.values(throughput), fixed(WARMUP_PASSES), warmup))
   await stage('redis throughput', () => runRounds(servers, cookies, Object.values(throughput), measured, results))
+  results.sizes = sizes
   return results
 }
 
@@ -150,7 +168,7 @@ async function main () {
     const redis = await startRedis()
     process.env.REDIS_URL = redis.url
     try {
-      redisResults = await withServers(REDIS_VARIANTS, benchRedis)
+      redisResults = await withServers(REDIS_VARIANTS, (servers) => benchRedis(servers, redis))
     } finally {
       await redis.stop()
     }
@@ -158,8 +176,10 @@ async function main () {
   console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(0)} s. Per round and variant: ` +
     `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients), ` +
     `${PAGES} HTTP requests of a page that reads the session (${ACK_CLIENTS} clients); ` +
-    `memory with ${IDLE_SOCKETS} idle sockets\n`)
+    `memory with ${IDLE_SOCKETS} idle sockets; ` +
+    (CART_ITEMS > 0 ? `-cart: the same server with a ${CART_ITEMS}-item cart in every session\n` : 'no cart rows (BENCH_CART=0)\n'))
   if (results !== undefined) {
+    printSizes(results.sizes, VARIANTS)
     printTable(results, VARIANTS)
     printRatios(results)
     printRouteRatio(results.routes)
@@ -168,7 +188,9 @@ async function main () {
     console.log(`\nRedis: skipped (${only === 'memory' ? 'BENCH=memory' : 'no redis-server on this machine'})`)
     return
   }
-  console.log('\non Redis (store writes = Redis commands the session store sent):\n')
+  console.log('\non Redis (store writes = Redis commands the session store sent; recipe-redis: connect-redis 7 on ioredis, ' +
+    'recipe-node-redis: connect-redis 9 on node-redis 5):\n')
+  printSizes(redisResults.sizes, REDIS_VARIANTS)
   printTable(redisResults, REDIS_VARIANTS)
   printRedisRatios(redisResults)
 }

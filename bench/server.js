@@ -4,10 +4,13 @@ import session, { MemoryStore } from '@fastify/session'
 import socketio from 'fastify-socket.io'
 import { Redis } from 'ioredis'
 import ConnectRedis from 'connect-redis'
+import { RedisStore as ConnectRedis9 } from 'connect-redis-9'
+import { createClient } from 'redis'
 import { Type } from 'typebox'
 import socketSession, { RedisStore } from '../dist/index.js'
 
 // ---- One benchmark server in its own process: node --expose-gc bench/server.js <variant> ----
+// A variant ending in -cart is the same server with a cart of BENCH_CART items (default 100) put in the session at login.
 
 const SECRET = 'a benchmark secret that is longer than thirty-two characters'
 
@@ -21,15 +24,43 @@ class CountingStore extends MemoryStore {
   }
 }
 
-/** An ioredis client that counts the commands it sends (the session store's round trips). */
-function countingRedis () {
-  const client = new Redis(process.env.REDIS_URL)
-  const send = client.sendCommand.bind(client)
+const CART = '-cart'
+
+/** The variant's server and whether its sessions get a cart. */
+function parseVariant (variant) {
+  const cart = variant.endsWith(CART)
+  return { base: cart ? variant.slice(0, -CART.length) : variant, cart }
+}
+
+/** One cart line: about 100 bytes of JSON. */
+const cartItem = (i) => ({ sku: `SKU-${String(i).padStart(5, '0')}`, name: `Product ${i}, blue`, price: 1999 + i, qty: i % 5 + 1, options: { size: 'M', gift: false } })
+
+/** A cart of `items` lines (100 lines: about 10 KB of JSON). */
+const cart = (items) => Array.from({ length: items }, (_, i) => cartItem(i))
+
+/** Counts in `client.commands` the calls of `sender.sendCommand`, which every command of the client goes through. */
+function countCommands (client, sender = client) {
+  const send = sender.sendCommand.bind(sender)
   client.commands = 0
-  client.sendCommand = (command, stream) => {
+  sender.sendCommand = (...args) => {
     client.commands++
-    return send(command, stream)
+    return send(...args)
   }
+  return client
+}
+
+/** Closes a node-redis client (close) or an ioredis one (quit). */
+const closeRedis = async (client) => { await (typeof client.close === 'function' ? client.close() : client.quit()) }
+
+/** An ioredis client that counts the commands it sends (the session store's round trips), named after the variant. */
+const countingRedis = (name) => countCommands(new Redis(process.env.REDIS_URL, { connectionName: name }))
+
+/** A node-redis client (what connect-redis 9 takes) that counts the commands it sends, named after the variant. */
+async function countingNodeRedis (name) {
+  const client = createClient({ url: process.env.REDIS_URL, name })
+  // createClient answers an Object.create() of the client, whose commands call sendCommand on the client itself.
+  countCommands(client, client._self)
+  await client.connect()
   return client
 }
 
@@ -41,14 +72,17 @@ function closeClientsOnClose (app) {
   })
 }
 
-/** Cookie + session with the counting store, and a login route that puts a user in the session. */
-async function registerSession (app, store) {
+/**
+ * Cookie + session with the counting store, and a login route that puts a user (and on the -cart servers a cart)
+ * in the session and answers with the session's size as JSON.
+ */
+async function registerSession (app, store, items) {
   await app.register(cookie)
   await app.register(session, { secret: SECRET, cookie: { secure: false }, store })
   app.post('/login', async (request) => {
     request.session.user = 'bench'
-    if (process.env.BENCH_CART) request.session.cart = Array.from({ length: Number(process.env.BENCH_CART) }, (_, i) => ({ sku: `sku-${i}`, name: `item ${i}`, qty: i % 5 + 1 }))
-    return { ok: true }
+    if (items > 0) request.session.cart = cart(items)
+    return { ok: true, bytes: Buffer.byteLength(JSON.stringify(request.session)) }
   })
   // A page that reads the session, as most routes do (@fastify/session saves it again: `rolling`).
   app.get('/page', async (request) => ({ user: request.session.user }))
@@ -69,8 +103,8 @@ const variants = {
   },
 
   /** The hand-written recipe: decrypt the session in a middleware, save it by hand. */
-  async recipe (app, store) {
-    await registerSession(app, store)
+  async recipe (app, store, items) {
+    await registerSession(app, store, items)
     await app.register(socketio)
     closeClientsOnClose(app)
     app.io.use((socket, next) => {
@@ -92,22 +126,27 @@ const variants = {
     })
   },
 
-  /** The recipe on connect-redis (plain GET and SET of the whole session as JSON). */
-  async 'recipe-redis' (app, store) {
-    await variants.recipe(app, store)
+  /** The recipe on connect-redis 7 with ioredis (plain GET and SET of the whole session as JSON). */
+  async 'recipe-redis' (app, store, items) {
+    await variants.recipe(app, store, items)
+  },
+
+  /** The recipe on connect-redis 9 with node-redis 5, what connect-redis documents today (GET and SET too). */
+  async 'recipe-node-redis' (app, store, items) {
+    await variants.recipe(app, store, items)
   },
 
   /** The plugin on its RedisStore (EVALSHA of a merge-save). */
-  async 'plugin-redis' (app, store) {
-    await variants.plugin(app, store)
+  async 'plugin-redis' (app, store, items) {
+    await variants.plugin(app, store, items)
   },
 
   /**
    * This plugin: handlers change socket.session and autosave writes it. `message` is the same small-object
    * event twice: an event route (payload and ack checked by their schemas) and a plain socket.on listener.
    */
-  async plugin (app, store) {
-    await registerSession(app, store)
+  async plugin (app, store, items) {
+    await registerSession(app, store, items)
     await app.register(socketio)
     await app.register(socketSession, {})
     app.io.on('connection', (socket) => {
@@ -143,19 +182,34 @@ function stats (app, store, withMemory, redis) {
   }
 }
 
+/** Each server's session store (and Redis client, counting its commands). */
+const stores = {
+  bare: () => ({}),
+  recipe: () => ({ store: new CountingStore() }),
+  plugin: () => ({ store: new CountingStore() }),
+  'recipe-redis' (variant) {
+    const redis = countingRedis(variant)
+    return { redis, store: new ConnectRedis({ client: redis, prefix: `${variant}:` }) }
+  },
+  async 'recipe-node-redis' (variant) {
+    const redis = await countingNodeRedis(variant)
+    return { redis, store: new ConnectRedis9({ client: redis, prefix: `${variant}:` }) }
+  },
+  'plugin-redis' (variant) {
+    const redis = countingRedis(variant)
+    return { redis, store: new RedisStore({ client: redis, prefix: `${variant}:` }) }
+  }
+}
+
 async function main () {
   const variant = process.argv[2]
-  const setup = variants[variant]
-  if (setup === undefined) throw new Error(`unknown variant "${variant}"; use one of ${Object.keys(variants).join(', ')}`)
+  const { base, cart: withCart } = parseVariant(variant)
+  const setup = variants[base]
+  if (setup === undefined || (withCart && base === 'bare')) throw new Error(`unknown variant "${variant}"; use one of ${Object.keys(variants).join(', ')}, and -cart after any but bare`)
   const app = Fastify({ logger: false })
-  const redis = variant.endsWith('-redis') ? countingRedis() : undefined
-  const store = variant === 'bare'
-    ? undefined
-    : variant === 'recipe-redis'
-      ? new ConnectRedis({ client: redis, prefix: 'recipe:' })
-      : variant === 'plugin-redis' ? new RedisStore({ client: redis, prefix: 'plugin:' }) : new CountingStore()
-  await setup(app, store)
-  if (redis) app.addHook('onClose', async () => { await redis.quit() })
+  const { redis, store } = await stores[base](variant)
+  await setup(app, store, withCart ? Number(process.env.BENCH_CART ?? 100) : 0)
+  if (redis) app.addHook('onClose', async () => { await closeRedis(redis) })
   await app.listen({ host: '127.0.0.1', port: 0 })
 
   let closing = false

@@ -22,9 +22,9 @@ function nextMessage (child, variant, accept) {
   })
 }
 
-/** Starts the server of one variant; resolves once it listens. */
-export async function startServer (variant) {
-  const child = fork(serverFile, [variant], { execArgv: ['--expose-gc'] })
+/** Starts the server of one variant (with more node flags: `execArgv`); resolves once it listens. */
+export async function startServer (variant, execArgv = []) {
+  const child = fork(serverFile, [variant], { execArgv: ['--expose-gc', ...execArgv] })
   let closing = false
   let killed = false
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
