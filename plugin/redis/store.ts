@@ -1,5 +1,6 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
+import { Batch, type RedisPipeline } from './batch.js'
 import { DESTROY, MERGE, SET, SETTLE, type Script } from './scripts.js'
 import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from '../session/store.js'
 
@@ -11,6 +12,8 @@ export interface RedisClient {
   hset: (key: string, ...fieldsAndValues: string[]) => Promise<number>
   evalsha: (sha: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
   eval: (script: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
+  /** An ioredis pipeline: the commands of one event loop turn are sent together when the client has it. */
+  pipeline?: () => RedisPipeline
 }
 
 /** Options of the Redis session store. */
@@ -53,6 +56,7 @@ function positive (value: unknown, name: string, fallback: number): number {
  */
 export class RedisStore implements SessionStore {
   private readonly client: RedisClient
+  private readonly batch: Batch
   private readonly prefix: string
   private readonly ttl: number
   private readonly timeout: number
@@ -67,6 +71,7 @@ export class RedisStore implements SessionStore {
       throw new FST_SIO_SESSION_BAD_OPTION('RedisStore option "prefix" must be a string')
     }
     this.client = client
+    this.batch = new Batch(client as never)
     this.prefix = options.prefix ?? 'sess:'
     this.ttl = positive(options.ttl, 'ttl', 86_400_000)
     this.timeout = positive(options.timeout, 'timeout', 2000)
@@ -74,7 +79,7 @@ export class RedisStore implements SessionStore {
   }
 
   get (id: string, callback: Callback): void {
-    this.timed(this.client.hgetall(this.prefix + id).catch((err: Error) => {
+    this.timed((this.batch.send('hgetall', this.prefix + id) as Promise<Record<string, string>>).catch((err: Error) => {
       // A tombstone is a string: WRONGTYPE means the session was destroyed.
       if (String(err?.message).startsWith('WRONGTYPE')) return {}
       throw err
@@ -116,7 +121,7 @@ export class RedisStore implements SessionStore {
     for (const [key, text] of changed) fields.push(key, text)
     let added: number
     try {
-      added = await this.timed(this.client.hset(this.prefix + id, ...fields))
+      added = await this.timed(this.batch.send('hset', this.prefix + id, ...fields)) as number
     } catch (err) {
       if (String((err as Error)?.message).startsWith('WRONGTYPE')) return 'gone'
       throw err
@@ -128,7 +133,7 @@ export class RedisStore implements SessionStore {
   /** Runs a script on the session's key (EVALSHA, and EVAL once after Redis lost its script cache), with the timeout. */
   private async run (s: Script, id: string, ...args: Array<string | number>): Promise<unknown> {
     const key = this.prefix + id
-    return await this.timed(this.client.evalsha(s.sha, 1, key, ...args).catch((err: Error) => {
+    return await this.timed(this.batch.send('evalsha', s.sha, 1, key, ...args).catch((err: Error) => {
       if (!String(err?.message).startsWith('NOSCRIPT')) throw err
       return this.client.eval(s.source, 1, key, ...args)
     }))
