@@ -76,7 +76,7 @@ export async function waitForClients (server, count) {
 }
 
 /** Handshakes per second: `count` connects, each followed by a disconnect, `concurrency` at a time. */
-export async function handshakes (server, cookies, count, concurrency) {
+export async function handshakes (server, cookies, count, concurrency, connected = 0) {
   const before = await server.stats()
   const start = performance.now()
   await pool(count, concurrency, async (i) => {
@@ -84,7 +84,7 @@ export async function handshakes (server, cookies, count, concurrency) {
     socket.disconnect()
   })
   const rate = count / seconds(start)
-  await waitForClients(server, 0)
+  await waitForClients(server, connected)
   const after = await server.stats()
   return { rate, cpu: (after.cpu - before.cpu) / count }
 }

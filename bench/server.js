@@ -178,7 +178,9 @@ function stats (app, store, withMemory, redis) {
     /** CPU time of the server process so far, µs (user + system). */
     cpu: process.cpuUsage().user + process.cpuUsage().system,
     sockets: app.io.engine.clientsCount,
-    memory: withMemory ? memory() : undefined
+    memory: withMemory ? memory() : undefined,
+    /** The process's resident set size, bytes. */
+    rss: process.memoryUsage().rss
   }
 }
 
