@@ -58,6 +58,18 @@ t.test('the common save is a plain HSET: keys already stored, nothing removed, t
   await t.rejects(failing.merge('h', new Map([['count', '4']]), [], undefined), { message: 'connection lost' }, 'other errors are the store\'s errors')
 })
 
+t.test('saves made together go out together, each with its own outcome', async (t) => {
+  const client = redis.client()
+  const s = api(new RedisStore({ client }))
+  for (const id of ['p1', 'p2', 'p3']) await s.set(id, { cookie: { expires: inAMinute() }, n: 0 })
+  await s.destroy('p3')
+  await redis.resetCommands()
+  const outcomes = await Promise.all(['p1', 'p2', 'p3'].map(async (id) => await s.merge(id, new Map([['n', '1']]), [], undefined)))
+  t.strictSame(outcomes, ['saved', 'saved', 'gone'])
+  t.same(await redis.commands(), { hset: 3 })
+  t.strictSame(await Promise.all(['p1', 'p2', 'p3'].map(async (id) => (await s.get(id))?.n ?? null)), [1, 1, null])
+})
+
 t.test('never resurrect: after destroy, neither an HTTP save nor a merge-save brings the session back', async (t) => {
   const client = redis.client()
   const s = api(new RedisStore({ client, tombstoneTtl: 5000 }))
