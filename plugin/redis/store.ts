@@ -36,6 +36,11 @@ const merged: Record<number, MergeResult> = { 0: 'gone', 1: 'saved', 2: 'absent'
 /** @fastify/session's store callbacks (its types ask for its Session class; any session object is accepted here). */
 type Callback = (err?: any, value?: any) => void
 
+/** Whether `err` is Redis's error reply of that kind (`WRONGTYPE`: a tombstone where a hash was asked for). */
+function isReply (err: unknown, kind: string): boolean {
+  return String((err as Error | undefined)?.message).startsWith(kind)
+}
+
 /** Milliseconds until a cookie expires; `fallback` when it has no expiry. At least 1. */
 export function ttlOf (cookie: { expires?: unknown } | undefined, fallback: number): number {
   const at = expiryOf(cookie)
@@ -81,7 +86,7 @@ export class RedisStore implements SessionStore {
   get (id: string, callback: Callback): void {
     this.timed((this.batch.send('hgetall', this.prefix + id) as Promise<Record<string, string>>).catch((err: Error) => {
       // A tombstone is a string: WRONGTYPE means the session was destroyed.
-      if (String(err?.message).startsWith('WRONGTYPE')) return {}
+      if (isReply(err, 'WRONGTYPE')) return {}
       throw err
     }))
       .then(parse)
@@ -123,7 +128,7 @@ export class RedisStore implements SessionStore {
     try {
       added = await this.timed(this.batch.send('hset', this.prefix + id, ...fields)) as number
     } catch (err) {
-      if (String((err as Error)?.message).startsWith('WRONGTYPE')) return 'gone'
+      if (isReply(err, 'WRONGTYPE')) return 'gone'
       throw err
     }
     if (added < changed.size) return 'saved'
@@ -134,7 +139,7 @@ export class RedisStore implements SessionStore {
   private async run (s: Script, id: string, ...args: Array<string | number>): Promise<unknown> {
     const key = this.prefix + id
     return await this.timed(this.batch.send('evalsha', s.sha, 1, key, ...args).catch((err: Error) => {
-      if (!String(err?.message).startsWith('NOSCRIPT')) throw err
+      if (!isReply(err, 'NOSCRIPT')) throw err
       return this.client.eval(s.source, 1, key, ...args)
     }))
   }

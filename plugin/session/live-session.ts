@@ -91,20 +91,20 @@ export class LiveSession {
    */
   flush (): Promise<Error | undefined> | undefined {
     if (this.pending !== undefined) return this.pending
-    if (this.running === undefined) {
-      const local = this.id === undefined ? undefined : this.tracker.changes()
-      if (local !== undefined) return this.start(local)
-      this.tracker.clean()
-      return undefined
-    }
+    if (this.running === undefined) return this.saveChanges()
     this.pending = this.running.then(() => {
       this.pending = undefined
-      const local = this.tracker.changes()
-      if (local !== undefined) return this.start(local)
-      this.tracker.clean()
-      return undefined
+      return this.saveChanges()
     })
     return this.pending
+  }
+
+  /** Starts a save of the local changes; undefined when there are none, or no stored session (what was marked is forgotten). */
+  private saveChanges (): Promise<Error | undefined> | undefined {
+    const local = this.id === undefined ? undefined : this.tracker.changes()
+    if (local !== undefined) return this.start(local)
+    this.tracker.clean()
+    return undefined
   }
 
   /**

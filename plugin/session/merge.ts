@@ -16,7 +16,7 @@ export const UNSERIALIZABLE = '\u0000'
 export type Data = Record<string, unknown>
 
 /** A session cookie, as @fastify/session's Cookie or as its stored JSON. */
-interface CookieLike {
+export interface CookieLike {
   expires?: Date | string | null
   originalMaxAge?: number | null
   path?: unknown

@@ -1,13 +1,10 @@
-import { UNSERIALIZABLE, textOf, type Changes, type Data } from './merge.js'
+import { UNSERIALIZABLE, textOf, type Changes, type CookieLike, type Data } from './merge.js'
 
 // ---- What the handlers of a live session touched: the keys they wrote, the objects they were handed ----
 // A save looks only at those keys, so that its cost follows what a handler touched, not what the session holds.
 
 /** Where the proxy's traps find the tracker of a session object. */
 const kTracker = Symbol('fastify-socket.io-session.tracker')
-
-/** A session cookie, as the tracker copies a stored one into the live session's Cookie. */
-interface Cookie { expires?: Date | string | null, originalMaxAge?: number | null }
 
 const trackerOf = (target: Data): Tracker => (target as { [kTracker]: Tracker })[kTracker]
 
@@ -216,10 +213,10 @@ export class Tracker {
 
   /** Puts a stored value into the data; the cookie keeps its class and takes the stored expiry. */
   private put (key: string, value: unknown): void {
-    const cookie = this.data.cookie as Cookie | undefined
+    const cookie = this.data.cookie as CookieLike | undefined
     if (key === 'cookie') {
       if (cookie === undefined || value === null || typeof value !== 'object') return
-      const stored = value as Cookie
+      const stored = value as CookieLike
       cookie.expires = stored.expires ? new Date(stored.expires) : null
       cookie.originalMaxAge = stored.originalMaxAge ?? null
       return
