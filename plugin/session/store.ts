@@ -59,22 +59,29 @@ export interface Store {
   exclusive: <T>(id: string, run: () => Promise<T>) => Promise<T>
 }
 
-/** Runs one store call; it fails after `timeout` ms, or when the store throws instead of calling back. */
+/**
+ * Runs one store call; it fails after `timeout` ms, or when the store throws instead of calling back. A store that
+ * calls back at once (a memory store) gets no timer.
+ */
 function call<T> (timeout: number, run: (done: (err?: unknown, value?: T) => void) => void): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(failure(new FST_SIO_SESSION_TIMEOUT(timeout))), timeout)
-    timer.unref()
+    let timer: NodeJS.Timeout | undefined
+    let settled = false
     const done = (err?: unknown, value?: T): void => {
-      clearTimeout(timer)
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
       if (err) reject(failure(err))
       else resolve(value)
     }
     try {
       run(done)
     } catch (err) {
-      clearTimeout(timer)
-      reject(failure(err))
+      if (!settled) reject(failure(err))
+      return
     }
+    if (settled) return
+    timer = setTimeout(() => reject(failure(new FST_SIO_SESSION_TIMEOUT(timeout))), timeout)
+    timer.unref()
   })
 }
 
