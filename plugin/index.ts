@@ -20,7 +20,7 @@ const plugin = fp(fastifySocketIoSession, {
 
 export default plugin
 export { plugin as fastifySocketIoSession }
-export { RedisStore, type RedisClient, type RedisStoreOptions } from './redis/store.js'
+export { RedisStore, type NodeRedisClient, type RedisClient, type RedisStoreOptions } from './redis/store.js'
 export type { OriginCheck, SocketSessionOptions } from './options.js'
 export type { HandshakeData } from './types.js'
 export {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { createClient } from 'redis'
 
 // ---- A real redis-server on a free loopback port, for one test file ----
 
@@ -13,6 +14,8 @@ export interface RedisServer {
   url: string
   /** A new client (closed at teardown). */
   client: () => Redis
+  /** A new, connected node-redis client (closed at teardown); RESP2 unless `resp` says 3. */
+  nodeClient: (resp?: 2 | 3) => Promise<ReturnType<typeof createClient>>
   /** Kills the server (SIGKILL: no goodbye to clients). */
   kill: () => Promise<void>
   /** Starts it again on the same port, with the data it had. */
@@ -55,6 +58,7 @@ export async function startRedis (t: { teardown: (fn: () => unknown) => void }):
   const dir = mkdtempSync(join(tmpdir(), 'redis-'))
   let child: ChildProcess | undefined = await launch(port, dir)
   const clients: Redis[] = []
+  const nodeClients: Array<ReturnType<typeof createClient>> = []
   const admin = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 })
   // MONITOR sees every command a client sends (commands run by scripts are marked 'lua' and not counted).
   const watcher = new Redis({ port, host: '127.0.0.1', lazyConnect: true })
@@ -85,6 +89,13 @@ export async function startRedis (t: { teardown: (fn: () => unknown) => void }):
       clients.push(client)
       return client
     },
+    nodeClient: async (resp = 2) => {
+      const client = createClient({ url: `redis://127.0.0.1:${port}`, RESP: resp })
+      client.on('error', () => {})
+      nodeClients.push(client)
+      await client.connect()
+      return client
+    },
     kill: async () => {
       const dying = child
       child = undefined
@@ -109,6 +120,7 @@ export async function startRedis (t: { teardown: (fn: () => unknown) => void }):
   admin.on('error', () => {})
   t.teardown(async () => {
     for (const client of clients) client.disconnect()
+    for (const client of nodeClients) client.destroy()
     admin.disconnect()
     monitor.disconnect()
     watcher.disconnect()

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { createServer, type AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
-import { RedisStore } from '../plugin/index.js'
+import { createClient } from 'redis'
+import { RedisStore, type RedisStoreOptions } from '../plugin/index.js'
 import { kMergeSave } from '../plugin/session/store.js'
 import { startRedis } from './redis-server.js'
 import { startApp, call, sessionIdOf } from './helpers.js'
@@ -22,100 +23,129 @@ function api (store: RedisStore) {
 
 const inAMinute = () => new Date(Date.now() + 60_000).toISOString()
 
-t.test('set, get and destroy; TTL from the cookie; the key prefix', async (t) => {
-  const client = redis.client()
-  const s = api(new RedisStore({ client, prefix: 'app1:' }))
-  await s.set('a', { cookie: { expires: inAMinute(), originalMaxAge: 60_000 }, user: 'ada', cart: [], n: 12345678901234567, skip: undefined })
-  t.same(await s.get('a'), { cookie: { expires: (await s.get('a')).cookie.expires, originalMaxAge: 60_000 }, user: 'ada', cart: [], n: 12345678901234567 })
-  t.same(await client.hkeys('app1:a'), ['cookie', 'user', 'cart', 'n'], 'one hash field per key, under the prefix')
-  const ttl = await client.pttl('app1:a')
-  t.ok(ttl > 58_000 && ttl <= 60_000, `TTL follows the cookie (${ttl} ms)`)
-  await s.set('b', { cookie: { expires: null }, user: 'bob' })
-  t.ok(await client.pttl('app1:b') > 86_000_000, 'a browser-session cookie gets the default TTL of a day')
-  await s.set('c', { cookie: { expires: 'not a date' }, user: 'bob' })
-  t.ok(await client.pttl('app1:c') > 86_000_000, 'so does an expiry that is not a date')
-  await s.destroy('a')
-  t.equal(await s.get('a'), null, 'destroyed')
-  t.equal(await s.get('nobody'), null, 'unknown')
-  await s.destroy('nobody')
-  t.equal(await client.exists('app1:nobody'), 0, 'destroying an unknown session leaves nothing behind')
-})
+/** A client for the store under test: ioredis (as @fastify/redis gives it) or node-redis. */
+async function clientOf (kind: 'ioredis' | 'node-redis'): Promise<RedisStoreOptions['client']> {
+  return kind === 'ioredis' ? redis.client() : await redis.nodeClient()
+}
 
-t.test('the common save is a plain HSET: keys already stored, nothing removed, the lifetime unchanged', async (t) => {
-  const client = redis.client()
-  const s = api(new RedisStore({ client }))
-  await s.set('h', { cookie: { expires: inAMinute() }, user: 'ada', count: 1 })
-  await redis.resetCommands()
-  t.equal(await s.merge('h', new Map([['count', '2']]), [], undefined), 'saved')
-  t.same(await redis.commands(), { hset: 1 }, 'one HSET')
-  t.equal(await s.merge('h', new Map([['count', '3'], ['cart', '["a"]']]), [], undefined), 'saved', 'one key new, one stored: saved')
-  t.same(await redis.commands(), { hset: 2 }, 'still one command')
-  t.equal(await s.merge('h', new Map([['color', '"red"']]), [], undefined), 'saved', 'every key new: the session is checked')
-  t.same(await s.get('h'), { cookie: (await s.get('h')).cookie, user: 'ada', count: 3, cart: ['a'], color: 'red' })
-  await client.hset('sess:partial', 'user', '"eve"')
-  t.equal(await s.get('partial'), null, 'a hash without a cookie is no session')
-  const failing = api(new RedisStore({ client: { hgetall: async () => ({}), eval: async () => 1, evalsha: async () => 1, hset: async () => { throw new Error('connection lost') } } }))
-  await t.rejects(failing.merge('h', new Map([['count', '4']]), [], undefined), { message: 'connection lost' }, 'other errors are the store\'s errors')
-})
+for (const kind of ['ioredis', 'node-redis'] as const) {
+  t.test(`set, get and destroy; TTL from the cookie; the key prefix (${kind})`, async (t) => {
+    const client = redis.client()
+    await client.flushall() // each client kind's tests start on an empty Redis: they use the same session ids
+    const storeClient = await clientOf(kind)
+    const s = api(new RedisStore({ client: storeClient, prefix: 'app1:' }))
+    await s.set('a', { cookie: { expires: inAMinute(), originalMaxAge: 60_000 }, user: 'ada', cart: [], n: 12345678901234567, skip: undefined })
+    t.same(await s.get('a'), { cookie: { expires: (await s.get('a')).cookie.expires, originalMaxAge: 60_000 }, user: 'ada', cart: [], n: 12345678901234567 })
+    t.same(await client.hkeys('app1:a'), ['cookie', 'user', 'cart', 'n'], 'one hash field per key, under the prefix')
+    const ttl = await client.pttl('app1:a')
+    t.ok(ttl > 58_000 && ttl <= 60_000, `TTL follows the cookie (${ttl} ms)`)
+    await s.set('b', { cookie: { expires: null }, user: 'bob' })
+    t.ok(await client.pttl('app1:b') > 86_000_000, 'a browser-session cookie gets the default TTL of a day')
+    await s.set('c', { cookie: { expires: 'not a date' }, user: 'bob' })
+    t.ok(await client.pttl('app1:c') > 86_000_000, 'so does an expiry that is not a date')
+    await s.destroy('a')
+    t.equal(await s.get('a'), null, 'destroyed')
+    t.equal(await s.get('nobody'), null, 'unknown')
+    await s.destroy('nobody')
+    t.equal(await client.exists('app1:nobody'), 0, 'destroying an unknown session leaves nothing behind')
+  })
 
-t.test('saves made together go out together, each with its own outcome', async (t) => {
-  const client = redis.client()
-  const s = api(new RedisStore({ client }))
-  for (const id of ['p1', 'p2', 'p3']) await s.set(id, { cookie: { expires: inAMinute() }, n: 0 })
-  await s.destroy('p3')
-  await redis.resetCommands()
-  const outcomes = await Promise.all(['p1', 'p2', 'p3'].map(async (id) => await s.merge(id, new Map([['n', '1']]), [], undefined)))
-  t.strictSame(outcomes, ['saved', 'saved', 'gone'])
-  t.same(await redis.commands(), { hset: 3 })
-  t.strictSame(await Promise.all(['p1', 'p2', 'p3'].map(async (id) => (await s.get(id))?.n ?? null)), [1, 1, null])
-})
+  t.test(`the common save is a plain HSET: keys already stored, nothing removed, the lifetime unchanged (${kind})`, async (t) => {
+    const client = redis.client()
+    const storeClient = await clientOf(kind)
+    const s = api(new RedisStore({ client: storeClient }))
+    await s.set('h', { cookie: { expires: inAMinute() }, user: 'ada', count: 1 })
+    await redis.resetCommands()
+    t.equal(await s.merge('h', new Map([['count', '2']]), [], undefined), 'saved')
+    t.same(await redis.commands(), { hset: 1 }, 'one HSET')
+    t.equal(await s.merge('h', new Map([['count', '3'], ['cart', '["a"]']]), [], undefined), 'saved', 'one key new, one stored: saved')
+    t.same(await redis.commands(), { hset: 2 }, 'still one command')
+    t.equal(await s.merge('h', new Map([['color', '"red"']]), [], undefined), 'saved', 'every key new: the session is checked')
+    t.same(await s.get('h'), { cookie: (await s.get('h')).cookie, user: 'ada', count: 3, cart: ['a'], color: 'red' })
+    await client.hset('sess:partial', 'user', '"eve"')
+    t.equal(await s.get('partial'), null, 'a hash without a cookie is no session')
+    const failing = api(new RedisStore({ client: { hgetall: async () => ({}), eval: async () => 1, evalsha: async () => 1, hset: async () => { throw new Error('connection lost') } } }))
+    await t.rejects(failing.merge('h', new Map([['count', '4']]), [], undefined), { message: 'connection lost' }, 'other errors are the store\'s errors')
+  })
 
-t.test('never resurrect: after destroy, neither an HTTP save nor a merge-save brings the session back', async (t) => {
-  const client = redis.client()
-  const s = api(new RedisStore({ client, tombstoneTtl: 5000 }))
-  await s.set('x', { cookie: { expires: inAMinute() }, user: 'ada' })
-  await s.destroy('x')
-  await t.rejects(s.set('x', { cookie: { expires: inAMinute() }, user: 'ada' }), { code: 'FST_SIO_SESSION_GONE' })
-  t.equal(await s.merge('x', new Map([['user', '"eve"']]), [], undefined), 'gone', 'a tombstone: gone')
-  t.equal(await s.get('x'), null)
-  const ttl = await client.pttl('sess:x')
-  t.ok(ttl > 0 && ttl <= 5000, `the tombstone expires with tombstoneTtl (${ttl} ms)`)
-  t.equal(await s.merge('never-stored', new Map([['user', '"eve"']]), [], undefined), 'absent', 'a merge-save never creates')
-  t.equal(await client.exists('sess:never-stored'), 0)
-})
+  t.test(`saves made together go out together, each with its own outcome (${kind})`, async (t) => {
+    const storeClient = await clientOf(kind)
+    const s = api(new RedisStore({ client: storeClient }))
+    for (const id of ['p1', 'p2', 'p3']) await s.set(id, { cookie: { expires: inAMinute() }, n: 0 })
+    await s.destroy('p3')
+    await redis.resetCommands()
+    const outcomes = await Promise.all(['p1', 'p2', 'p3'].map(async (id) => await s.merge(id, new Map([['n', '1']]), [], undefined)))
+    t.strictSame(outcomes, ['saved', 'saved', 'gone'])
+    t.same(await redis.commands(), { hset: 3 })
+    t.strictSame(await Promise.all(['p1', 'p2', 'p3'].map(async (id) => (await s.get(id))?.n ?? null)), [1, 1, null])
+  })
 
-t.test('merge-save writes only the changed keys, in one command', async (t) => {
-  const client = redis.client()
-  const s = api(new RedisStore({ client }))
-  await s.set('m', { cookie: { expires: inAMinute() }, user: 'ada', cart: ['http'], old: 1 })
-  // Scripts are loaded into Redis by their first use; then each is one EVALSHA.
-  await s.merge('m', new Map(), ['none'], undefined)
-  await redis.resetCommands()
-  t.equal(await s.merge('m', new Map([['count', '1']]), ['old'], undefined), 'saved')
-  t.same(await redis.commands(), { evalsha: 1 }, 'one command')
-  const merged = await s.get('m')
-  t.same(merged, { cookie: merged.cookie, user: 'ada', cart: ['http'], count: 1 })
-  const before = await client.pttl('sess:m')
-  await s.merge('m', new Map([['cookie', JSON.stringify({ expires: new Date(Date.now() + 600_000) })]]), [], { expires: new Date(Date.now() + 600_000) })
-  t.ok(await client.pttl('sess:m') > before + 500_000, 'a changed cookie moves the TTL')
-})
+  t.test(`never resurrect: after destroy, neither an HTTP save nor a merge-save brings the session back (${kind})`, async (t) => {
+    const client = redis.client()
+    const storeClient = await clientOf(kind)
+    const s = api(new RedisStore({ client: storeClient, tombstoneTtl: 5000 }))
+    await s.set('x', { cookie: { expires: inAMinute() }, user: 'ada' })
+    await s.destroy('x')
+    await t.rejects(s.set('x', { cookie: { expires: inAMinute() }, user: 'ada' }), { code: 'FST_SIO_SESSION_GONE' })
+    t.equal(await s.merge('x', new Map([['user', '"eve"']]), [], undefined), 'gone', 'a tombstone: gone')
+    t.equal(await s.get('x'), null)
+    const ttl = await client.pttl('sess:x')
+    t.ok(ttl > 0 && ttl <= 5000, `the tombstone expires with tombstoneTtl (${ttl} ms)`)
+    t.equal(await s.merge('never-stored', new Map([['user', '"eve"']]), [], undefined), 'absent', 'a merge-save never creates')
+    t.equal(await client.exists('sess:never-stored'), 0)
+  })
 
-t.test('Redis lost its scripts (restart, SCRIPT FLUSH): the store loads them again', async (t) => {
-  const client = redis.client()
-  const s = api(new RedisStore({ client }))
-  await s.set('f', { cookie: {}, user: 'ada' })
-  await client.script('FLUSH')
-  t.equal((await s.get('f')).user, 'ada')
-})
+  t.test(`merge-save writes only the changed keys, in one command (${kind})`, async (t) => {
+    const client = redis.client()
+    const storeClient = await clientOf(kind)
+    const s = api(new RedisStore({ client: storeClient }))
+    await s.set('m', { cookie: { expires: inAMinute() }, user: 'ada', cart: ['http'], old: 1 })
+    // Scripts are loaded into Redis by their first use; then each is one EVALSHA.
+    await s.merge('m', new Map(), ['none'], undefined)
+    await redis.resetCommands()
+    t.equal(await s.merge('m', new Map([['count', '1']]), ['old'], undefined), 'saved')
+    t.same(await redis.commands(), { evalsha: 1 }, 'one command')
+    const merged = await s.get('m')
+    t.same(merged, { cookie: merged.cookie, user: 'ada', cart: ['http'], count: 1 })
+    const before = await client.pttl('sess:m')
+    await s.merge('m', new Map([['cookie', JSON.stringify({ expires: new Date(Date.now() + 600_000) })]]), [], { expires: new Date(Date.now() + 600_000) })
+    t.ok(await client.pttl('sess:m') > before + 500_000, 'a changed cookie moves the TTL')
+  })
 
-t.test('corrupt data: a value that is not JSON fails clearly; a key of another type is no session', async (t) => {
+  t.test(`Redis lost its scripts (restart, SCRIPT FLUSH): the store loads them again (${kind})`, async (t) => {
+    const client = redis.client()
+    const storeClient = await clientOf(kind)
+    const s = api(new RedisStore({ client: storeClient }))
+    await s.set('f', { cookie: {}, user: 'ada' })
+    await client.script('FLUSH')
+    t.equal((await s.get('f')).user, 'ada')
+  })
+
+  t.test(`corrupt data: a value that is not JSON fails clearly; a key of another type is no session (${kind})`, async (t) => {
+    const client = redis.client()
+    const storeClient = await clientOf(kind)
+    const s = api(new RedisStore({ client: storeClient }))
+    await client.hset('sess:bad', 'cookie', '{}', 'user', '{not json')
+    await t.rejects(s.get('bad'), { code: 'FST_SIO_SESSION_CORRUPT', message: /key "user" is not JSON/ })
+    await client.rpush('sess:list', 'x')
+    t.equal(await s.get('list'), null)
+    await client.hset('sess:proto', 'cookie', '{}', '__proto__', '{"polluted":true}')
+    const data = await s.get('proto')
+    t.equal(Object.getPrototypeOf(data), Object.prototype, 'a __proto__ field is skipped')
+    t.equal(data.polluted, undefined)
+  })
+}
+
+t.test('node-redis on RESP3: hashes answered as objects', async (t) => {
   const client = redis.client()
-  const s = api(new RedisStore({ client }))
-  await client.hset('sess:bad', 'cookie', '{}', 'user', '{not json')
-  await t.rejects(s.get('bad'), { code: 'FST_SIO_SESSION_CORRUPT', message: /key "user" is not JSON/ })
-  await client.rpush('sess:list', 'x')
-  t.equal(await s.get('list'), null)
-  await client.hset('sess:proto', 'cookie', '{}', '__proto__', '{"polluted":true}')
+  const s = api(new RedisStore({ client: await redis.nodeClient(3), prefix: 'resp3:' }))
+  await s.set('r', { cookie: { expires: inAMinute() }, user: 'ada', cart: [1, 2] })
+  t.equal(await s.merge('r', new Map([['user', '"bob"']]), [], undefined), 'saved')
+  const stored = await s.get('r')
+  t.same(stored, { cookie: stored.cookie, user: 'bob', cart: [1, 2] })
+  t.same(await client.hkeys('resp3:r'), ['cookie', 'user', 'cart'])
+  t.equal(await s.get('nobody'), null)
+  await client.hset('resp3:proto', 'cookie', '{}', '__proto__', '{"polluted":true}')
   const data = await s.get('proto')
   t.equal(Object.getPrototypeOf(data), Object.prototype, 'a __proto__ field is skipped')
   t.equal(data.polluted, undefined)
@@ -135,6 +165,14 @@ t.test('every call times out when Redis does not answer', async (t) => {
   t.ok(Date.now() - started < 1000)
   await t.rejects(s.set('a', { cookie: {} }), { code: 'FST_SIO_SESSION_TIMEOUT' })
   await t.rejects(s.destroy('a'), { code: 'FST_SIO_SESSION_TIMEOUT' })
+
+  const stalledNode = createClient({ socket: { port: (silent.address() as AddressInfo).port, host: '127.0.0.1' } })
+  stalledNode.on('error', () => {})
+  stalledNode.connect().catch(() => {})
+  t.teardown(() => stalledNode.destroy())
+  const n = api(new RedisStore({ client: stalledNode, timeout: 100 }))
+  await t.rejects(n.get('a'), { code: 'FST_SIO_SESSION_TIMEOUT' }, 'node-redis too')
+  await t.rejects(n.merge('a', new Map([['user', '"x"']]), [], undefined), { code: 'FST_SIO_SESSION_TIMEOUT' })
 })
 
 t.test('options are checked', async (t) => {

@@ -1,6 +1,6 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
-import { Batch, type RedisPipeline } from './batch.js'
+import { Batch, type Command, type RedisPipeline } from './batch.js'
 import { DESTROY, MERGE, SET, SETTLE, type Script } from './scripts.js'
 import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from '../session/store.js'
 
@@ -16,10 +16,19 @@ export interface RedisClient {
   pipeline?: () => RedisPipeline
 }
 
+/**
+ * The part of a node-redis client (`createClient()` of the `redis` package, 4.x or 5.x) the store uses. node-redis
+ * writes the commands of one tick together itself.
+ */
+export interface NodeRedisClient {
+  sendCommand: (args: string[]) => Promise<unknown>
+  hGetAll: (...args: never[]) => unknown
+}
+
 /** Options of the Redis session store. */
 export interface RedisStoreOptions {
-  /** The ioredis client, usually `fastify.redis` from @fastify/redis. */
-  client: RedisClient
+  /** The Redis client: ioredis (usually `fastify.redis` from @fastify/redis) or node-redis (`createClient()` of `redis`). */
+  client: RedisClient | NodeRedisClient
   /** Prefix of every session key. @default 'sess:' */
   prefix?: string
   /** Lifetime in ms of sessions whose cookie has no expiry (browser-session cookies). @default 86400000 (a day) */
@@ -41,6 +50,30 @@ function isReply (err: unknown, kind: string): boolean {
   return String((err as Error | undefined)?.message).startsWith(kind)
 }
 
+/** A hash as HGETALL answers it through node-redis's `sendCommand`: field, value, … (RESP2), or an object (RESP3). */
+function hashOf (reply: unknown): Record<string, string> {
+  if (!Array.isArray(reply)) return reply as Record<string, string>
+  const hash: Record<string, string> = {}
+  for (let i = 0; i < reply.length; i += 2) hash[String(reply[i])] = String(reply[i + 1])
+  return hash
+}
+
+/** Whether `client` is a node-redis client (ioredis has no camel-case `hGetAll`). */
+function isNodeRedis (client: object): client is NodeRedisClient {
+  return typeof (client as Partial<NodeRedisClient>).hGetAll === 'function' && typeof (client as Partial<NodeRedisClient>).sendCommand === 'function'
+}
+
+/** The commands the store sends, over a node-redis client. */
+function nodeRedisCommands (client: NodeRedisClient): Record<Command | 'eval', (...args: Array<string | number>) => Promise<unknown>> {
+  const send = async (...args: Array<string | number>): Promise<unknown> => await client.sendCommand(args.map(String))
+  return {
+    hgetall: async (key) => hashOf(await send('HGETALL', key)),
+    hset: async (...args) => await send('HSET', ...args),
+    evalsha: async (...args) => await send('EVALSHA', ...args),
+    eval: async (...args) => await send('EVAL', ...args)
+  }
+}
+
 /** Milliseconds until a cookie expires; `fallback` when it has no expiry. At least 1. */
 export function ttlOf (cookie: { expires?: unknown } | undefined, fallback: number): number {
   const at = expiryOf(cookie)
@@ -60,23 +93,30 @@ function positive (value: unknown, name: string, fallback: number): number {
  * the keys it changed, atomically, in one command; TTL follows the cookie; destroyed sessions are never recreated.
  */
 export class RedisStore implements SessionStore {
-  private readonly client: RedisClient
-  private readonly batch: Batch
+  /** Sends a command: with ioredis, together with the others of this event loop turn; with node-redis, at once. */
+  private readonly send: (command: Command, ...args: Array<string | number>) => Promise<unknown>
+  private readonly eval: (script: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
   private readonly prefix: string
   private readonly ttl: number
   private readonly timeout: number
   private readonly tombstoneTtl: number
 
   constructor (options: RedisStoreOptions) {
-    const client = options?.client
-    if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function' || typeof client.hset !== 'function') {
-      throw new FST_SIO_SESSION_BAD_OPTION('RedisStore needs { client }, an ioredis client such as fastify.redis from @fastify/redis')
+    const client = options?.client as Partial<RedisClient> | undefined
+    if (client != null && isNodeRedis(client)) {
+      const commands = nodeRedisCommands(client)
+      this.send = async (command, ...args) => await commands[command](...args)
+      this.eval = commands.eval
+    } else if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function' || typeof client.hset !== 'function') {
+      throw new FST_SIO_SESSION_BAD_OPTION('RedisStore needs { client }, an ioredis client such as fastify.redis from @fastify/redis, or a node-redis client')
+    } else {
+      const batch = new Batch(client as never)
+      this.send = async (command, ...args) => await batch.send(command, ...args)
+      this.eval = client.eval.bind(client)
     }
     if (options.prefix !== undefined && typeof options.prefix !== 'string') {
       throw new FST_SIO_SESSION_BAD_OPTION('RedisStore option "prefix" must be a string')
     }
-    this.client = client
-    this.batch = new Batch(client as never)
     this.prefix = options.prefix ?? 'sess:'
     this.ttl = positive(options.ttl, 'ttl', 86_400_000)
     this.timeout = positive(options.timeout, 'timeout', 2000)
@@ -84,7 +124,7 @@ export class RedisStore implements SessionStore {
   }
 
   get (id: string, callback: Callback): void {
-    this.timed((this.batch.send('hgetall', this.prefix + id) as Promise<Record<string, string>>).catch((err: Error) => {
+    this.timed((this.send('hgetall', this.prefix + id) as Promise<Record<string, string>>).catch((err: Error) => {
       // A tombstone is a string: WRONGTYPE means the session was destroyed.
       if (isReply(err, 'WRONGTYPE')) return {}
       throw err
@@ -126,7 +166,7 @@ export class RedisStore implements SessionStore {
     for (const [key, text] of changed) fields.push(key, text)
     let added: number
     try {
-      added = await this.timed(this.batch.send('hset', this.prefix + id, ...fields)) as number
+      added = await this.timed(this.send('hset', this.prefix + id, ...fields)) as number
     } catch (err) {
       if (isReply(err, 'WRONGTYPE')) return 'gone'
       throw err
@@ -138,9 +178,9 @@ export class RedisStore implements SessionStore {
   /** Runs a script on the session's key (EVALSHA, and EVAL once after Redis lost its script cache), with the timeout. */
   private async run (s: Script, id: string, ...args: Array<string | number>): Promise<unknown> {
     const key = this.prefix + id
-    return await this.timed(this.batch.send('evalsha', s.sha, 1, key, ...args).catch((err: Error) => {
+    return await this.timed(this.send('evalsha', s.sha, 1, key, ...args).catch((err: Error) => {
       if (!isReply(err, 'NOSCRIPT')) throw err
-      return this.client.eval(s.source, 1, key, ...args)
+      return this.eval(s.source, 1, key, ...args)
     }))
   }
 
