@@ -206,3 +206,27 @@ t.test('a logout over a socket on node A ends the session\'s sockets on node B t
   t.equal(await reason, 'io server disconnect')
   t.equal((await on(b, cookie).catch((err) => err)).data?.code, 'SESSION_REQUIRED')
 })
+
+t.test('two nodes whose stores use node-redis: HTTP writes, socket changes and logout cross them', async (t) => {
+  const opts = async (): Promise<AppOptions> => ({ redis: redis.url, redisStore: { client: await redis.nodeClient() }, plugin: { requireSession: true }, setup: routes })
+  const a = await startApp(t, await opts())
+  const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
+  const b = await startApp(t, await opts())
+  t.equal(await hello, 'hello', 'node A heard of node B')
+  const cookie = await a.login({ user: 'ada' })
+  const here = await on(a, cookie)
+  const there = await on(b, cookie)
+  let heard = told(b)
+  await a.http('POST', '/set', cookie, { cart: ['book'] })
+  await heard
+  t.same(await call(there, 'get', 'cart'), ['book'], 'node B reads what node A wrote over HTTP')
+  heard = told(a)
+  t.equal(await call(there, 'inc'), 1, 'a change on node B is saved')
+  await heard
+  t.equal(await call(here, 'inc'), 2, 'and seen by node A')
+  t.same(await b.http('GET', '/session', cookie), { user: 'ada', cart: ['book'], count: 2 }, 'HTTP on node B sees both')
+  const ended = next(there, 'session:error')
+  t.same(await a.http('POST', '/logout', cookie), { ok: true })
+  t.equal((await ended).code, 'SESSION_DESTROYED', 'a logout on node A ends the socket on node B')
+  t.equal((await on(b, cookie).catch((err) => err)).data?.code, 'SESSION_REQUIRED')
+})
