@@ -137,6 +137,7 @@ export function printRedisRatios (results) {
   if (results['plugin-redis-cart'] !== undefined) {
     printLines(`the same with a ${integer(results.sizes['plugin-redis-cart'])} B session (a cart)`, redisLines(results, 'plugin-redis-cart', 'recipe-node-redis-cart'))
   }
+  printLines('the plugin\'s RedisStore on node-redis 5 vs the recipe on connect-redis 9 + node-redis 5', redisLines(results, 'plugin-node-redis', 'recipe-node-redis'))
   printLines('plugin on Redis vs the recipe on connect-redis 7 + ioredis', redisLines(results, 'plugin-redis', 'recipe-redis').slice(0, 7))
 }
 

@@ -10,7 +10,7 @@ const CART_ITEMS = Number(process.env.BENCH_CART ?? 100)
 process.env.BENCH_CART = String(CART_ITEMS)
 const carts = (variants) => CART_ITEMS > 0 ? variants.map((v) => `${v}-cart`) : []
 const VARIANTS = ['bare', 'recipe', 'plugin', ...carts(['recipe', 'plugin'])]
-const REDIS_VARIANTS = ['recipe-redis', 'recipe-node-redis', 'plugin-redis', ...carts(['recipe-node-redis', 'plugin-redis'])]
+const REDIS_VARIANTS = ['recipe-redis', 'recipe-node-redis', 'plugin-redis', 'plugin-node-redis', ...carts(['recipe-node-redis', 'plugin-redis'])]
 // Throughput rounds: at least MIN_ROUNDS, more while the time budget lasts (slow machines get fewer).
 // BENCH_ROUNDS=n runs exactly n rounds of everything (n = 1 to try a change quickly).
 const FIXED_ROUNDS = process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : undefined
@@ -189,7 +189,7 @@ async function main () {
     return
   }
   console.log('\non Redis (store writes = Redis commands the session store sent; recipe-redis: connect-redis 7 on ioredis, ' +
-    'recipe-node-redis: connect-redis 9 on node-redis 5):\n')
+    'recipe-node-redis: connect-redis 9 on node-redis 5; plugin-redis: RedisStore on ioredis, plugin-node-redis: RedisStore on node-redis 5):\n')
   printSizes(redisResults.sizes, REDIS_VARIANTS)
   printTable(redisResults, REDIS_VARIANTS)
   printRedisRatios(redisResults)

@@ -141,6 +141,11 @@ const variants = {
     await variants.plugin(app, store, items)
   },
 
+  /** The plugin on its RedisStore over node-redis 5, the client connect-redis 9 takes. */
+  async 'plugin-node-redis' (app, store, items) {
+    await variants.plugin(app, store, items)
+  },
+
   /**
    * This plugin: handlers change socket.session and autosave writes it. `message` is the same small-object
    * event twice: an event route (payload and ack checked by their schemas) and a plain socket.on listener.
@@ -199,6 +204,10 @@ const stores = {
   },
   'plugin-redis' (variant) {
     const redis = countingRedis(variant)
+    return { redis, store: new RedisStore({ client: redis, prefix: `${variant}:` }) }
+  },
+  async 'plugin-node-redis' (variant) {
+    const redis = await countingNodeRedis(variant)
     return { redis, store: new RedisStore({ client: redis, prefix: `${variant}:` }) }
   }
 }
