@@ -103,20 +103,28 @@ const checks = {
   routed: (value) => value?.user === 'bench' && value.length === MESSAGE.text.length
 }
 
+/** Emits `event` once and checks its ack. */
+async function emitChecked (server, socket, event) {
+  const value = await socket.timeout(TIMEOUT).emitWithAck(event, ...(payloads[event] ?? []))
+  if (!checks[event](value)) throw new Error(`${server.variant}: unexpected ${event} ack ${JSON.stringify(value)}`)
+}
+
 /**
  * Acks per second, store writes and server CPU time (µs) per event, and the number of events: one client per
- * cookie, each emitting `event` with an ack, one after another, `total` in all (rounded up to a multiple of the
- * clients).
+ * cookie, each emitting `event` with an ack, `inFlight` at a time (1: one after another; more: a burst of
+ * `inFlight` events, then the next burst once all are acked), `total` in all (rounded up to a multiple of the
+ * clients and bursts).
  */
-export async function acks (server, cookies, event, total) {
+export async function acks (server, cookies, event, total, inFlight = 1) {
   const sockets = await connectAll(server.url, cookies)
-  const each = Math.ceil(total / sockets.length)
+  const bursts = Math.ceil(total / sockets.length / inFlight)
+  const each = bursts * inFlight
   const before = await server.stats()
   const start = performance.now()
   await Promise.all(sockets.map(async (socket) => {
-    for (let i = 0; i < each; i++) {
-      const value = await socket.timeout(TIMEOUT).emitWithAck(event, ...(payloads[event] ?? []))
-      if (!checks[event](value)) throw new Error(`${server.variant}: unexpected ${event} ack ${JSON.stringify(value)}`)
+    for (let i = 0; i < bursts; i++) {
+      if (inFlight === 1) await emitChecked(server, socket, event)
+      else await Promise.all(Array.from({ length: inFlight }, () => emitChecked(server, socket, event)))
     }
   }))
   const elapsed = seconds(start)

@@ -9,7 +9,7 @@ import { startServer } from './servers.js'
 const DIR = resolve(process.argv[2] ?? process.env.BENCH_PROFILE ?? 'bench/profiles/cpu')
 // plugin-cart: the same server with a cart of BENCH_CART items (default 100, about 10 KB) in every session.
 process.env.BENCH_CART ??= '100'
-const VARIANTS = ['plugin', 'plugin-cart']
+const VARIANTS = (process.env.PROFILE_VARIANTS ?? 'plugin,plugin-cart').split(',')
 const CLIENTS = 50
 const HANDSHAKES = 4_000
 const HANDSHAKE_CONCURRENCY = 20
@@ -41,7 +41,7 @@ async function profile (variant, path) {
 async function main () {
   mkdirSync(DIR, { recursive: true })
   for (const variant of VARIANTS) {
-    for (const path of Object.keys(paths)) await profile(variant, path)
+    for (const path of (process.env.PROFILE_PATHS ?? Object.keys(paths).join(',')).split(',')) await profile(variant, path)
   }
   console.log(`\nprofiles in ${DIR}; summary: node bench/profile-summary.js ${DIR}`)
 }

@@ -20,13 +20,16 @@ const rows = [
   ['handshakes/s', 'handshakes', integer],
   ['read acks/s', 'read', integer],
   ['write acks/s', 'write', integer],
+  ['write acks/s, burst', 'burst', integer],
   ['HTTP page requests/s', 'http', integer],
   ['store writes per read', 'readWrites', decimal],
   ['store writes per write', 'writeWrites', decimal],
+  ['store writes per write, burst', 'burstWrites', decimal],
   ['store writes per HTTP request', 'httpWrites', decimal],
   ['server CPU µs per handshake', 'handshakeCpu', integer],
   ['server CPU µs per read', 'readCpu', integer],
   ['server CPU µs per write', 'writeCpu', integer],
+  ['server CPU µs per write, burst', 'burstCpu', integer],
   ['server CPU µs per HTTP request', 'httpCpu', integer],
   ['Redis CPU µs per save (write event)', 'redisCpu', decimal],
   ['bytes per idle socket', 'memory', integer]
@@ -101,6 +104,8 @@ export function printRatios (results) {
     ratioLine(results, 'handshakes/s, plugin / recipe', 'plugin', 'recipe', 'handshakes', 0.9),
     ratioLine(results, 'read acks/s, plugin / bare', 'plugin', 'bare', 'read', 0.98),
     ratioLine(results, 'write acks/s, plugin / recipe', 'plugin', 'recipe', 'write', 1.2),
+    ratioLine(results, 'write acks/s, bare / recipe (no save at all: the ceiling)', 'bare', 'recipe', 'write'),
+    ratioLine(results, 'write acks/s, burst, plugin / recipe', 'plugin', 'recipe', 'burst', 1.2),
     ratioLine(results, 'HTTP page requests/s, plugin / @fastify/session alone', 'plugin', 'recipe', 'http', 0.9),
     differenceLine(results, 'bytes per idle socket, plugin - bare', 'plugin', 'bare', 'memory', 2048)
   ])
@@ -121,6 +126,7 @@ function redisLines (results, plugin, recipe) {
   return [
     ratioLine(results, `handshakes/s, ${plugin} / ${recipe}`, plugin, recipe, 'handshakes', 1),
     ratioLine(results, `write acks/s, ${plugin} / ${recipe}`, plugin, recipe, 'write', 1.2),
+    ratioLine(results, `write acks/s, burst, ${plugin} / ${recipe}`, plugin, recipe, 'burst', 1.2),
     ratioLine(results, `read acks/s, ${plugin} / ${recipe}`, plugin, recipe, 'read'),
     ratioLine(results, `HTTP page requests/s, ${plugin} / ${recipe}`, plugin, recipe, 'http'),
     ratioLine(results, `server CPU per handshake, ${recipe} / ${plugin}`, plugin, recipe, 'handshakeCpu', undefined, true),
@@ -138,7 +144,7 @@ export function printRedisRatios (results) {
     printLines(`the same with a ${integer(results.sizes['plugin-redis-cart'])} B session (a cart)`, redisLines(results, 'plugin-redis-cart', 'recipe-node-redis-cart'))
   }
   printLines('the plugin\'s RedisStore on node-redis 5 vs the recipe on connect-redis 9 + node-redis 5', redisLines(results, 'plugin-node-redis', 'recipe-node-redis'))
-  printLines('plugin on Redis vs the recipe on connect-redis 7 + ioredis', redisLines(results, 'plugin-redis', 'recipe-redis').slice(0, 7))
+  printLines('plugin on Redis vs the recipe on connect-redis 7 + ioredis', redisLines(results, 'plugin-redis', 'recipe-redis').slice(0, 8))
 }
 
 /** Prints the acks/s of the message event as an event route and as a plain listener, and their ratio. */

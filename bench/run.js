@@ -23,6 +23,8 @@ const HANDSHAKES = 1_000
 const HANDSHAKE_CONCURRENCY = 20
 const ACKS = 20_000
 const ACK_CLIENTS = 50
+// The burst measurement: each client keeps this many changing events in flight (a tab sending several at once).
+const BURST = 8
 const PAGES = 10_000
 const IDLE_SOCKETS = 1_000
 
@@ -42,6 +44,10 @@ const throughput = {
     const { rate, writes, cpu, events } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS)
     const redisCpu = server.redisCpu ? ((await server.redisCpu()) - redisBefore) / events : undefined
     return { write: rate, writeWrites: writes, writeCpu: cpu, ...(redisCpu === undefined ? {} : { redisCpu }) }
+  },
+  async burst (server, cookies) {
+    const { rate, writes, cpu } = await acks(server, cookies.slice(0, ACK_CLIENTS), 'write', ACKS, BURST)
+    return { burst: rate, burstWrites: writes, burstCpu: cpu }
   },
   async http (server, cookies) {
     const { rate, writes, cpu } = await pages(server, cookies.slice(0, ACK_CLIENTS), PAGES)
@@ -174,7 +180,8 @@ async function main () {
     }
   }
   console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(0)} s. Per round and variant: ` +
-    `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients), ` +
+    `${HANDSHAKES} handshakes (${HANDSHAKE_CONCURRENCY} at a time), ${ACKS} acks per event (${ACK_CLIENTS} clients; ` +
+    `burst: the write event, ${BURST} in flight per client), ` +
     `${PAGES} HTTP requests of a page that reads the session (${ACK_CLIENTS} clients); ` +
     `memory with ${IDLE_SOCKETS} idle sockets; ` +
     (CART_ITEMS > 0 ? `-cart: the same server with a ${CART_ITEMS}-item cart in every session\n` : 'no cart rows (BENCH_CART=0)\n'))
