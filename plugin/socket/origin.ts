@@ -23,8 +23,11 @@ export const OTHER_ORIGIN = Symbol('another origin without Origin')
 /** Where a request comes from: an http(s) origin such as `https://app.example.com`, or one of the symbols above. */
 export type EffectiveOrigin = string | typeof NO_ORIGIN | typeof BAD_ORIGIN | typeof OTHER_ORIGIN
 
-/** A request's effective origin, and the server's own origin as that request reached it. */
-export interface RequestOrigin { origin: EffectiveOrigin, own: string | undefined }
+/**
+ * A request's effective origin, and the server's own origin as that request reached it (worked out when asked:
+ * a client without an Origin header never needs it).
+ */
+export interface RequestOrigin { origin: EffectiveOrigin, own: () => string | undefined }
 
 /**
  * The effective origin of each connection's first request (Engine.IO keeps that request as `conn.request`). Kept
@@ -51,13 +54,15 @@ function parseOrigin (origin: string): string | undefined {
  * addresses) tells a same-origin request (the own origin) and a typed URL (no origin) from a page of another origin.
  */
 export function requestOrigin (req: IncomingMessage, ownOrigin: OwnOrigin): RequestOrigin {
-  const own = ownOrigin(req)
+  const own = (): string | undefined => ownOrigin(req)
   const { origin } = req.headers
   // Node joins a repeated Origin header into one string ("a, b"), which parses as no origin.
   if (origin !== undefined) return { origin: parseOrigin(origin) ?? BAD_ORIGIN, own }
   const site = req.headers['sec-fetch-site']
   if (site === undefined || site === 'none') return { origin: NO_ORIGIN, own }
-  return { origin: site === 'same-origin' ? own ?? BAD_ORIGIN : OTHER_ORIGIN, own }
+  if (site !== 'same-origin') return { origin: OTHER_ORIGIN, own }
+  const known = own()
+  return { origin: known ?? BAD_ORIGIN, own: () => known }
 }
 
 /** The effective origin of a connection's first request, worked out once and kept on that request. */
@@ -75,7 +80,7 @@ export function handshakeOrigin (req: IncomingMessage, ownOrigin: OwnOrigin): Re
  * opened it came (a connection opened from a malformed origin goes on, to be refused by the socket's own check).
  */
 export function sameAsOpened (now: RequestOrigin, opened: RequestOrigin): boolean {
-  return now.origin === now.own || now.origin === opened.origin
+  return now.origin === opened.origin || now.origin === now.own()
 }
 
 // ---- Origin check of a socket (cross-site WebSocket hijacking) ----
@@ -88,6 +93,6 @@ export async function originAllowed (socket: Socket, options: OriginOptions, own
   const { origin, own } = handshakeOrigin(socket.request, ownOrigin)
   if (origin === NO_ORIGIN) return options.allowMissingOrigin
   if (typeof origin !== 'string') return false
-  if (origin === own) return true
+  if (origin === own()) return true
   return (await options.allowedOrigins(origin, socket)) === true
 }

@@ -43,26 +43,40 @@ t.test('requestOrigin: the Origin header, else fetch metadata', async (t) => {
     const req = request(row.headers)
     const seen: IncomingMessage[] = []
     const result = requestOrigin(req, (r) => { seen.push(r); return ownOrigin })
-    t.strictSame(result, { origin: row.expected, own: ownOrigin }, row.name)
+    t.strictSame({ origin: result.origin, own: result.own() }, { origin: row.expected, own: ownOrigin }, row.name)
     t.equal(seen[0], req, `${row.name}: the own origin of this request`)
   }
+})
+
+t.test('requestOrigin: the own origin is worked out only when needed, and once for same-origin fetch metadata', async (t) => {
+  let calls = 0
+  const counted = (): string => { calls++; return OWN }
+  requestOrigin(request({}), counted)
+  requestOrigin(request({ origin: 'https://app.example.com' }), counted)
+  requestOrigin(request({ 'sec-fetch-site': 'cross-site' }), counted)
+  t.equal(calls, 0, 'not for the origin alone')
+  const same = requestOrigin(request({ 'sec-fetch-site': 'same-origin' }), counted)
+  t.equal(calls, 1, 'same-origin fetch metadata needs it for the origin itself')
+  t.equal(same.own(), OWN)
+  t.equal(calls, 1, 'and keeps it')
 })
 
 t.test('handshakeOrigin: worked out once per request', async (t) => {
   let calls = 0
   const counted = (): string => { calls++; return OWN }
-  const req = request({ origin: 'https://app.example.com' })
+  const req = request({ 'sec-fetch-site': 'same-origin' })
   const first = handshakeOrigin(req, counted)
   req.headers.origin = 'https://evil.example'
   t.equal(handshakeOrigin(req, counted), first, 'the same answer for the same request')
-  t.equal(first.origin, 'https://app.example.com')
+  t.equal(first.origin, OWN)
   t.equal(calls, 1)
   t.equal(handshakeOrigin(request({ origin: 'https://evil.example' }), counted).origin, 'https://evil.example', 'another request, its own answer')
+  t.equal(handshakeOrigin(request({ 'sec-fetch-site': 'same-origin' }), counted).origin, OWN)
   t.equal(calls, 2)
 })
 
 t.test('sameAsOpened: a later request from the own origin or from where the connection was opened', async (t) => {
-  const at = (origin: EffectiveOrigin, ownOrigin: string | undefined = OWN): RequestOrigin => ({ origin, own: ownOrigin })
+  const at = (origin: EffectiveOrigin, ownOrigin: string | undefined = OWN): RequestOrigin => ({ origin, own: () => ownOrigin })
   const rows: Array<{ name: string, now: RequestOrigin, opened: RequestOrigin, expected: boolean }> = [
     { name: 'the own origin', now: at(OWN), opened: at('https://app.example.com'), expected: true },
     { name: 'the opening origin', now: at('https://app.example.com'), opened: at('https://app.example.com'), expected: true },
