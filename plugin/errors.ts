@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 // ---- Registration errors (thrown at ready()) ----
 
