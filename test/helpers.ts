@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie'
 import session, { type FastifySessionOptions } from '@fastify/session'
 import socketio from 'fastify-socket.io'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
-import type { ServerOptions } from 'socket.io'
+import { Server, type ServerOptions } from 'socket.io'
 import fastifyRedis from '@fastify/redis'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
@@ -29,6 +29,11 @@ export interface AppOptions {
   redis?: string
   /** Options of the RedisStore (besides the client). */
   redisStore?: Partial<RedisStoreOptions>
+  /**
+   * Where `fastify.io` comes from: fastify-socket.io 4, or a Socket.IO server the app makes itself (README:
+   * "Bring your own Socket.IO server"). Default: TEST_SOCKET_SERVER, else fastify-socket.io.
+   */
+  socketServer?: 'fastify-socket.io' | 'own'
 }
 
 /** A running app, its address, and how to get a session cookie and connect clients. */
@@ -66,8 +71,15 @@ export async function startApp (t: { teardown: (fn: () => unknown) => void }, op
     extra.adapter = createAdapter(pub, sub)
   }
   await app.register(session, { secret: SECRET, cookie: { secure: false }, ...(extra.store ? { store: extra.store } : {}), ...options.session } as FastifySessionOptions)
-  // fastify-socket.io 4 types a CommonJS default export: under NodeNext, its plugin is `.default`.
-  await app.register(socketio.default, { ...(extra.adapter ? { adapter: extra.adapter } : {}), ...options.io })
+  const ioOptions = { ...(extra.adapter ? { adapter: extra.adapter } : {}), ...options.io }
+  if ((options.socketServer ?? process.env.TEST_SOCKET_SERVER) === 'own') {
+    // As the README shows it: a Server on Fastify's HTTP server, closed with the app.
+    app.decorate('io', new Server(app.server, ioOptions))
+    app.addHook('onClose', async () => { await app.io.close() })
+  } else {
+    // fastify-socket.io 4 types a CommonJS default export: under NodeNext, its plugin is `.default`.
+    await app.register(socketio.default, ioOptions)
+  }
   if (options.beforePlugin) await app.after().then(() => options.beforePlugin?.(app))
   await app.register(socketSession, { cookieName, ...options.plugin })
 
