@@ -23,6 +23,7 @@ export { plugin as fastifySocketIoSession }
 export { RedisStore, type NodeRedisClient, type RedisClient, type RedisStoreOptions } from './redis/store.js'
 export type { OriginCheck, SocketSessionOptions } from './options.js'
 export type { HandshakeData } from './types.js'
+export { withHandshakeData, type HandshakeDataOf, type WithSocketData } from './handshake-data.js'
 export {
   ClientCodes, EventError, EventErrorCodes, type ClientCode, type ClientErrorBody, type ClientErrorReply, type EventErrorBody, type EventErrorCode,
   type EventErrorMessage, type EventErrorReply, type RefusalData, type SessionErrorPayload, type ValidationIssue

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Type } from 'typebox'
 import { startApp, call, refused } from './helpers.js'
+import { withHandshakeData } from '../plugin/index.js'
 import { FakeStore } from './fake-store.js'
 
 // ---- Handshake schemas (TypeBox) and refusals ----
@@ -24,6 +25,23 @@ t.test('valid auth and query land typed in socket.data, coerced and with default
   t.same(await call(socket, 'data'), { auth: { token: 'abc' }, query: { room: 12, admin: false } })
   const polling = await connected({ transports: ['polling'], auth: { token: 'x' }, query: { room: '3', admin: 'true' } })
   t.same(await call(polling, 'data'), { auth: { token: 'x' }, query: { room: 3, admin: true } }, 'engine parameters are not the application\'s')
+})
+
+t.test('withHandshakeData: the same server, its sockets\' data typed from the options (the types are in types.check.ts)', async (t) => {
+  const options = { auth: Auth, query: Query }
+  const { app, connected } = await startApp(t, {
+    plugin: options,
+    setup: (app) => {
+      const io = withHandshakeData(app.io, options)
+      t.equal(io, app.io, 'the object itself')
+      io.on('connection', (socket) => {
+        socket.on('room', (ack: (v: unknown) => void) => ack(socket.data.query.room + 1))
+      })
+    }
+  })
+  t.equal(withHandshakeData(app.io.of('/'), options), app.io.of('/'), 'a namespace too')
+  const socket = await connected({ auth: { token: 'abc' }, query: { room: '41' } })
+  t.equal(await call(socket, 'room'), 42, 'a number, coerced by the query schema')
 })
 
 t.test('invalid handshake data is refused with paths and reasons, never the values', async (t) => {

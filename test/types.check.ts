@@ -5,7 +5,7 @@ import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
 import type { SessionStore } from '@fastify/session'
 import fastifyRedis from '@fastify/redis'
-import socketSession, { fastifySocketIoSession, ClientCodes, RedisStore, type RedisStoreOptions, type ClientCode, type HandshakeData, type RefusalData, type SocketSessionOptions } from '../plugin/index.js'
+import socketSession, { fastifySocketIoSession, ClientCodes, RedisStore, withHandshakeData, type RedisStoreOptions, type ClientCode, type HandshakeData, type RefusalData, type SocketSessionOptions } from '../plugin/index.js'
 import type { Equal, Expect } from './type-checks.js'
 
 type Covered = [
@@ -69,3 +69,39 @@ export async function redis (): Promise<void> {
 }
 
 export type { Covered, DataChecks }
+
+// socket.data typed from the options the plugin was registered with, through withHandshakeData (no cast).
+export async function handshakeDataUsage (): Promise<void> {
+  const app = Fastify()
+  const options = { auth: Auth, query: Query, requireSession: true }
+  await app.register(socketSession, options)
+  const io = withHandshakeData(app.io, options)
+  io.on('connection', (socket) => {
+    const checks: [
+      Expect<Equal<typeof socket.data.auth, { token: string }>>,
+      Expect<Equal<typeof socket.data.query, { room: number, admin: boolean }>>,
+      Expect<Equal<typeof socket.session, FastifySessionObject>>
+    ] = [true, true, true]
+    void checks
+    // @ts-expect-error room is a number
+    socket.data.query.room.toUpperCase()
+  })
+  // Event route handlers get the same sockets.
+  io.event('where', (socket) => socket.data.query.room + 1)
+  // A namespace, and options with only a query: auth is absent.
+  const chat = withHandshakeData(app.io.of('/chat'), { query: Query })
+  chat.on('connection', (socket) => {
+    const checks: [
+      Expect<Equal<typeof socket.data.query.admin, boolean>>,
+      Expect<Equal<typeof socket.data.auth, undefined>>
+    ] = [true, true]
+    void checks
+  })
+  // The event maps of a typed server are kept.
+  const typed = app.io as unknown as Server<{ hello: (name: string) => void }, { welcome: (n: number) => void }>
+  withHandshakeData(typed, options).on('connection', (socket) => {
+    socket.on('hello', (name) => { socket.emit('welcome', name.length) })
+    // @ts-expect-error welcome takes a number
+    socket.emit('welcome', 'x')
+  })
+}
