@@ -17,15 +17,19 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking
 
 type Teardown = { teardown: (fn: () => unknown) => void }
 
-/** A fresh browser (its own user-data dir, so its own cookies), closed and removed at teardown. */
-export async function browser (t: Teardown): Promise<BrowserContext> {
+/**
+ * A fresh browser (its own user-data dir, so its own cookies), closed and removed at teardown. `ignoreHTTPSErrors`
+ * accepts the test certificate (made for 127.0.0.1) on other names such as localhost.
+ */
+export async function browser (t: Teardown, options: { ignoreHTTPSErrors?: boolean } = {}): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`)
   const dir = await mkdtemp(join(tmpdir(), 'fastify-socket.io-session-chromium-'))
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
     args: FLAGS,
-    viewport: { width: 1100, height: 640 }
+    viewport: { width: 1100, height: 640 },
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false
   })
   context.setDefaultTimeout(10_000)
   t.teardown(async () => {
