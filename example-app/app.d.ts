@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { SessionStore } from '@fastify/session'
 
 /**
- * Builds the example app (not listening); `opts` are Fastify server options; with `redisUrl`, on Redis;
- * `store` replaces the session store.
+ * Builds the example app (not listening); `opts` are Fastify server options; with `redisUrl`, on Redis (sessions,
+ * adapter and chat history; rejects when Redis does not answer); `store` replaces the session store; `nodeName` is
+ * shown in the chat page's header.
  */
-export function build (opts?: FastifyServerOptions, options?: { redisUrl?: string, store?: SessionStore }): Promise<FastifyInstance>
+export function build (opts?: FastifyServerOptions, options?: { redisUrl?: string, store?: SessionStore, nodeName?: string }): Promise<FastifyInstance>

@@ -8,7 +8,7 @@ import fastifyRedis from '@fastify/redis'
 import { Redis } from 'ioredis'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Type } from 'typebox'
-import { chat, requireUser } from './chat.js'
+import { chat, memoryHistory, redisHistory, requireUser } from './chat.js'
 import { chatPage, loginPage } from './pages.js'
 
 const DEV_SECRET = 'dev secret: set SESSION_SECRET outside development'
@@ -39,12 +39,29 @@ async function closeClient (client) {
   client.disconnect()
 }
 
+/** Resolves once `client` answers PING; rejects with one clear sentence after `ms` (ioredis retries forever). */
+async function reachable (client, url, ms = 3000) {
+  let timer
+  const late = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis is not reachable at ${url} (start redis-server, or set REDIS_URL)`)), ms)
+  })
+  try {
+    await Promise.race([client.ping(), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** What the login page says for the `error` query parameter (after a refused login, reloadable). */
+const LOGIN_ERRORS = { name: 'Enter a name of 1 to 32 characters.' }
+
 /**
  * Builds the example app (not listening); `opts` are Fastify server options. With a Redis URL (`REDIS_URL`),
- * sessions live in Redis and Socket.IO uses the Redis adapter, so that several nodes share them; `store`
- * replaces the session store (tests read what it holds).
+ * sessions live in Redis and Socket.IO uses the Redis adapter, so that several nodes share them, and so does the
+ * chat history; `store` replaces the session store (tests read what it holds). `nodeName` (`NODE_NAME`) is shown
+ * in the page's header, to tell the nodes of a cluster apart.
  */
-export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, store } = {}) {
+export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, store, nodeName = process.env.NODE_NAME } = {}) {
   const secret = process.env.SESSION_SECRET ?? DEV_SECRET
   if (secret === DEV_SECRET && process.env.NODE_ENV === 'production') {
     throw new Error('set SESSION_SECRET (32 or more characters) in production')
@@ -56,16 +73,28 @@ export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, stor
   })
   await app.register(cookie)
   let adapter
+  let history = memoryHistory()
   if (redisUrl) {
-    // One client for sessions, two for the adapter (it subscribes).
+    // One client for sessions and history, two for the adapter (it subscribes).
     const redis = new Redis(redisUrl)
+    // Until Redis answers, its clients' connection errors say the same as the one below: not logged.
+    let up = false
+    redis.on('error', (err) => { if (up) app.log.warn({ err }, 'redis') })
+    try {
+      await reachable(redis, redisUrl)
+    } catch (err) {
+      redis.disconnect()
+      throw err
+    }
+    up = true
     const pub = redis.duplicate()
     const sub = redis.duplicate()
-    for (const client of [redis, pub, sub]) client.on('error', (err) => app.log.warn({ err }, 'redis'))
+    for (const client of [pub, sub]) client.on('error', (err) => app.log.warn({ err }, 'redis'))
     app.addHook('onClose', async () => { await Promise.all([redis, pub, sub].map(closeClient)) })
     await app.register(fastifyRedis, { client: redis })
     store ??= new RedisStore({ client: app.redis })
     adapter = createAdapter(pub, sub)
+    history = redisHistory(redis)
   }
   await app.register(session, { secret, store, cookie: { secure: 'auto', sameSite: 'lax', maxAge: 24 * 3600 * 1000 }, saveUninitialized: false })
   await app.register(socketio, adapter ? { adapter } : {})
@@ -74,14 +103,17 @@ export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, stor
     query: Query,
     events: { preHandler: requireUser, rateLimit: { max: 20, timeWindow: 1000 } }
   })
-  chat(app)
+  chat(app, history)
 
   const html = (reply, body, code = 200) => reply.code(code).type('text/html; charset=utf-8').header('content-security-policy', CSP).send(body)
 
   app.get('/', async (request, reply) => {
     const { user, count } = request.session
-    return user ? html(reply, chatPage(user, count ?? 0, 'lobby')) : html(reply, loginPage())
+    return user ? html(reply, chatPage(user, count ?? 0, 'lobby', nodeName)) : html(reply, loginPage(LOGIN_ERRORS[request.query.error]))
   })
+
+  // The form posts here; a reload or a bookmark of this address lands on the page.
+  app.get('/login', async (_request, reply) => reply.redirect('/', 303))
 
   app.get('/static/:file', async (request, reply) => {
     const file = files[request.params.file]
@@ -91,9 +123,8 @@ export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, stor
 
   app.post('/login', async (request, reply) => {
     const name = String(request.body?.name ?? '').trim()
-    if (name.length < 1 || name.length > 32) {
-      return html(reply, loginPage('Enter a name of 1 to 32 characters.'), 400)
-    }
+    // Refused: back to the page with the reason in its address, so that a reload shows the form again.
+    if (name.length < 1 || name.length > 32) return reply.redirect('/?error=name', 303)
     // A new session id at login: the sockets of the old one (if any) are ended by the plugin.
     await request.session.regenerate()
     request.session.user = name

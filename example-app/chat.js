@@ -30,12 +30,45 @@ async function announce (app, room) {
   }
 }
 
-export function chat (app) {
+/** How many messages of a room a new tab is shown. */
+export const HISTORY = 50
+
+/** The last messages of each room, in this process (one node). */
+export function memoryHistory () {
+  const rooms = new Map()
+  return {
+    async add (room, message) {
+      const kept = rooms.get(room) ?? []
+      kept.push(message)
+      if (kept.length > HISTORY) kept.shift()
+      rooms.set(room, kept)
+    },
+    async last (room) { return rooms.get(room) ?? [] }
+  }
+}
+
+/** The last messages of each room in a Redis list, shared by every node. */
+export function redisHistory (redis) {
+  const key = (room) => `chat:history:${room}`
+  return {
+    async add (room, message) {
+      await redis.multi().rpush(key(room), JSON.stringify(message)).ltrim(key(room), -HISTORY, -1).exec()
+    },
+    async last (room) { return (await redis.lrange(key(room), -HISTORY, -1)).map((text) => JSON.parse(text)) }
+  }
+}
+
+export function chat (app, history = memoryHistory()) {
   app.io.on('connection', async (socket) => {
     const { room } = socket.data.query
     socket.data.user = socket.session.user
     socket.join([room, sessionRoom(socket)])
     socket.emit('counter', socket.session.count ?? 0)
+    try {
+      socket.emit('chat:history', await history.last(room))
+    } catch (err) {
+      app.log.warn({ err, room }, 'example app: could not read the history')
+    }
     socket.on('disconnect', () => { void announce(app, room) })
     await announce(app, room)
   })
@@ -44,10 +77,16 @@ export function chat (app) {
   const send = app.io.event('chat:send', {
     schema: { payload: Message, ack: Sent },
     rateLimit: { max: 5, timeWindow: 3000 }
-  }, (socket, { text }) => {
+  }, async (socket, { text }) => {
     const message = { id: randomUUID(), from: socket.session.user, text, at: Date.now() }
-    app.io.to(socket.data.query.room).emit('chat:message', message)
+    const { room } = socket.data.query
+    app.io.to(room).emit('chat:message', message)
     socket.session.sent = (socket.session.sent ?? 0) + 1
+    try {
+      await history.add(room, message)
+    } catch (err) {
+      app.log.warn({ err, room }, 'example app: could not keep the message in the history')
+    }
     return { id: message.id }
   })
 

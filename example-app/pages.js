@@ -34,14 +34,15 @@ export function loginPage (error) {
 </main>`)
 }
 
-export function chatPage (user, count, room) {
+export function chatPage (user, count, room, node) {
   return page(`#${room} · Fastify chat`, `<header class="bar">
   <strong class="brand">Fastify chat</strong>
   <span class="room">#${escapeHtml(room)}</span>
+  ${node ? `<span class="node" id="node" title="the node this tab is connected to">${escapeHtml(node)}</span>` : ''}
   <span id="state" class="state" data-state="connecting"><span class="dot"></span><span id="state-text">connecting…</span></span>
   <span class="spacer"></span>
-  <span class="me">Signed in as <b id="user">${escapeHtml(user)}</b></span>
-  <form method="post" action="/logout"><button type="submit" class="ghost" id="logout">Log out</button></form>
+  <span class="me" id="me">Signed in as <b id="user">${escapeHtml(user)}</b></span>
+  <form method="post" action="/logout" id="logout-form"><button type="submit" class="ghost" id="logout">Log out</button></form>
 </header>
 <p id="ended" class="ended" hidden><span id="ended-text"></span> <a href="/">Log in again</a></p>
 <main class="layout">

@@ -9,8 +9,8 @@ try {
   app = await build({ logger: { level: process.env.LOG_LEVEL || 'info' } })
   url = await app.listen({ port, host })
 } catch (err) {
+  // One line: what failed (an unreachable Redis says where it looked).
   console.error(`example app: could not start: ${err.message}`)
-  if (process.env.REDIS_URL) console.error(`example app: is Redis running at ${process.env.REDIS_URL}?`)
   process.exit(1)
 }
 app.log.info(`example app: open ${url} in a browser`)

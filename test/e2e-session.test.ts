@@ -108,6 +108,10 @@ t.test('3. logout in tab A disconnects tab B, which says why; reconnecting needs
   t.equal(await b.textContent('#ended-text'), 'Disconnected: the session ended (logout or a new login).')
   t.ok(await b.isVisible('#ended a[href="/"]'), 'with a link to log in again')
   t.ok(await b.isDisabled('#increment'))
+  t.notOk(await b.isVisible('#me'), 'no "Signed in as" any more')
+  t.notOk(await b.isVisible('#logout'), 'no Log out button')
+  t.equal(await b.locator('#online li').count(), 0, 'nobody is shown online')
+  t.notOk(await b.isVisible('#send-error'), 'no notice left over')
   t.equal(stored(firstId), undefined, 'the server no longer has the session')
   t.equal(app.io.engine.clientsCount, 0, 'no socket is left')
   // Tab B's client does not retry by itself; a reload finds no session.
@@ -127,4 +131,54 @@ t.test('4. logging in again gives a new session id, and a fresh socket gets the 
   t.match(await storedCount(id, 1), { user: 'Ada', count: 1 })
   t.equal(stored(firstId), undefined, 'the old session stays gone')
   await page.close()
+})
+
+t.test('5. on a phone-sized screen the header takes two lines and nothing scrolls sideways', async (t) => {
+  const page = await context.newPage()
+  await page.setViewportSize({ width: 390, height: 844 })
+  await page.goto(url)
+  await shows(page, '#state-text', 'connected')
+  const layout = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    header: document.querySelector('header')?.getBoundingClientRect().height ?? 0,
+    line: parseFloat(getComputedStyle(document.body).lineHeight) || 22
+  }))
+  t.ok(layout.scrollWidth <= 390, `no sideways scrolling (page ${layout.scrollWidth} px wide)`)
+  t.ok(layout.header <= 2 * 44 + 24, `the header is two lines at most (${layout.header} px)`)
+  const shot = join(tmpdir(), `chat-phone-${process.pid}.png`)
+  await page.screenshot({ path: shot })
+  t.same([...(await readFile(shot)).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG')
+  // UPDATE_SCREENSHOT=1 npm test refreshes the README's picture.
+  if (process.env.UPDATE_SCREENSHOT === '1') await copyFile(shot, new URL('../example-app/screenshot-phone.png', import.meta.url))
+  await page.close()
+})
+
+t.test('6. a new tab shows the room\'s last messages; the rate limit says how long to wait', async (t) => {
+  const page = await openChat(context, url)
+  const first = await context.newPage()
+  await first.goto(url)
+  await shows(first, '#state-text', 'connected')
+  const texts = ['history one', 'history two']
+  for (const text of texts) {
+    await first.fill('#text', text)
+    await first.press('#text', 'Enter')
+    await shows(first, '#messages li:last-child p', text)
+  }
+  const later = await openChat(context, url)
+  const shown = await until(async () => await later.$$eval('#messages li p', (items) => items.map((item) => item.textContent)), (list) => list.length >= 2)
+  t.same(shown.slice(-2), texts, 'the new tab shows what was said before it opened')
+  await Promise.all([page.close(), first.close(), later.close()])
+  // Five messages per three seconds and session: eight sent at once (a fresh session), the last three are refused,
+  // and the notice says for how long.
+  const other = await browser(t)
+  const cy = await other.newPage()
+  await login(cy, url, 'Cy')
+  await cy.fill('#text', 'burst')
+  await cy.evaluate(() => {
+    const form = document.getElementById('send') as HTMLFormElement
+    for (let i = 0; i < 8; i++) form.requestSubmit()
+  })
+  t.match(await shows(cy, '#send-error', /^Slow down/), /^Slow down: try again in [1-3] s\.$/)
+  const bursts = await until(async () => await cy.$$eval('#messages li p', (items) => items.filter((item) => item.textContent === 'burst').length), (n) => n >= 5)
+  t.equal(bursts, 5, 'the first five went through')
 })

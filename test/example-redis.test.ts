@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client'
 import { build } from '../example-app/app.js'
+import { redisHistory } from '../example-app/chat.js'
 import { startRedis } from './redis-server.js'
 import { call, next } from './helpers.js'
 
@@ -14,7 +15,7 @@ t.test('two nodes of the example app on one Redis', async (t) => {
   const urls: string[] = []
   const clients: ClientSocket[] = []
   for (let i = 0; i < 2; i++) {
-    const app = await build({}, { redisUrl: redis.url })
+    const app = await build({}, { redisUrl: redis.url, nodeName: `node ${'AB'[i]}` })
     t.teardown(async () => await app.close())
     await app.listen({ host: '127.0.0.1', port: 0 })
     const address = app.server.address()
@@ -33,10 +34,17 @@ t.test('two nodes of the example app on one Redis', async (t) => {
   }
   const [onA] = await connect(a)
   t.equal(await call(onA, 'counter:increment'), 1)
+  const sent = await call<{ id: string }>(onA, 'chat:send', { text: 'from node A' })
+  const later = connectClient(b, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie }, query: { room: 'lobby' } })
+  clients.push(later)
+  t.match(await next(later, 'chat:history'), [{ id: sent.id, text: 'from node A' }], 'a new tab on node B gets the history node A kept')
   const [onB, count] = await connect(b)
   t.equal(count, 1, 'node B reads the session node A wrote')
   t.equal(await call(onB, 'counter:increment'), 2)
-  t.match(await (await fetch(a + '/', { headers: { cookie } })).text(), '<p id="count" class="count">2</p>')
+  const pageA = await (await fetch(a + '/', { headers: { cookie } })).text()
+  t.match(pageA, '<p id="count" class="count">2</p>')
+  t.match(pageA, '>node A</span>', 'the page says which node served it')
+  t.match(await (await fetch(b + '/', { headers: { cookie } })).text(), '>node B</span>')
 
   const told = next(onB, 'session:error')
   const reason = next(onB, 'disconnect')
@@ -80,8 +88,37 @@ t.test('npm run start:cluster starts two nodes on two ports', async (t) => {
   for (const p of [port, port + 1]) {
     const response = await fetch(`http://127.0.0.1:${p}/`)
     t.equal(response.status, 200, `a node answers on port ${p}`)
+    const login = await fetch(`http://127.0.0.1:${p}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=Ada' })
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]
+    t.match(await (await fetch(`http://127.0.0.1:${p}/`, { headers: { cookie } })).text(), `>node :${p}</span>`, 'its pages name it')
   }
   const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'both nodes close on SIGTERM')
+})
+
+t.test('on Redis, the history keeps the last 50 messages of each room', async (t) => {
+  const history = redisHistory(redis.client())
+  for (let i = 0; i < 55; i++) await history.add('capped', { id: String(i), from: 'Ada', text: `#${i}`, at: i })
+  const kept = await history.last('capped')
+  t.equal(kept.length, 50)
+  t.same([kept[0].text, kept[49].text], ['#5', '#54'], 'the oldest went first')
+  t.equal(await redis.client().llen('chat:history:capped'), 50, 'the list is trimmed in Redis too')
+  t.same(await history.last('never'), [])
+})
+
+t.test('Redis unreachable: build() rejects with one sentence; the server and the cluster print one line each and exit', async (t) => {
+  const port = await twoFreePorts()
+  const url = `redis://127.0.0.1:${port}`
+  await t.rejects(build({}, { redisUrl: url }), { message: `Redis is not reachable at ${url} (start redis-server, or set REDIS_URL)` })
+  for (const script of ['example-app/server.js', 'example-app/cluster.js']) {
+    const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port), REDIS_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    const code = await new Promise((resolve) => child.once('exit', resolve))
+    t.not(code, 0, `${script} exits with an error`)
+    const lines = stderr.trim().split('\n')
+    t.ok(lines.length >= 1 && lines.length <= (script.endsWith('cluster.js') ? 2 : 1), `${script}: one line per node (${lines.length})`)
+    for (const line of lines) t.equal(line, `example app: could not start: Redis is not reachable at ${url} (start redis-server, or set REDIS_URL)`, script)
+  }
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import { build } from '../example-app/app.js'
+import { HISTORY, memoryHistory } from '../example-app/chat.js'
 import { call, next, type MaybeError } from './helpers.js'
 
 t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
@@ -46,14 +47,37 @@ t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
     t.notMatch(html, '/socket.io/socket.io.js')
   })
 
-  t.test('an invalid or missing name is refused without a session', async (t) => {
+  t.test('an invalid or missing name is refused without a session, back on the page, which says why', async (t) => {
     const forms: Array<Record<string, string>> = [{ name: 'x'.repeat(33) }, { name: '  ' }, {}]
     for (const form of forms) {
       const response = await post('/login', form)
-      t.equal(response.status, 400)
+      t.equal(response.status, 303)
+      t.equal(response.headers.get('location'), '/?error=name', 'a reload of where it lands shows the form again')
       t.equal(response.headers.get('set-cookie'), null)
-      t.match(await response.text(), '1 to 32 characters')
     }
+    t.match(await (await fetch(url + '/?error=name')).text(), '1 to 32 characters')
+    t.notMatch(await page(), '1 to 32 characters', 'no error without one')
+    t.notMatch(await (await fetch(url + '/?error=other')).text(), 'class="error"', 'an unknown error shows nothing')
+  })
+
+  t.test('GET /login (a reload after the form was posted) leads to the page', async (t) => {
+    const response = await fetch(url + '/login', { redirect: 'manual' })
+    t.equal(response.status, 303)
+    t.equal(response.headers.get('location'), '/')
+  })
+
+  t.test('a new tab gets the room\'s history', async (t) => {
+    const cookie = ((await post('/login', { name: 'Cy' })).headers.get('set-cookie') ?? '').split(';')[0]
+    const first = await connect({ extraHeaders: { cookie }, query: { room: 'history' } })
+    const sent = [await call<{ id: string }>(first.socket, 'chat:send', { text: 'one' }), await call<{ id: string }>(first.socket, 'chat:send', { text: 'two' })]
+    first.socket.disconnect()
+    const client = connectClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie }, query: { room: 'history' } })
+    t.teardown(() => { client.disconnect() })
+    const history = await next(client, 'chat:history') as Array<{ id: string, from: string, text: string }>
+    t.same(history.map((m) => [m.id, m.from, m.text]), [[sent[0].id, 'Cy', 'one'], [sent[1].id, 'Cy', 'two']])
+    const other = connectClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie }, query: { room: 'elsewhere' } })
+    t.teardown(() => { other.disconnect() })
+    t.same(await next(other, 'chat:history'), [], 'another room has its own')
   })
 
   t.test('the Socket.IO browser client and the page\'s own files are served', async (t) => {
@@ -154,4 +178,14 @@ t.test('in production, the example app needs SESSION_SECRET', async (t) => {
   t.teardown(async () => await app.close())
   await app.ready()
   t.pass('builds with SESSION_SECRET set')
+})
+
+t.test('the history keeps the last 50 messages of each room', async (t) => {
+  const history = memoryHistory()
+  for (let i = 0; i < 55; i++) await history.add('lobby', { id: String(i), from: 'Ada', text: `#${i}`, at: i })
+  const kept = await history.last('lobby')
+  t.equal(HISTORY, 50)
+  t.equal(kept.length, 50)
+  t.same([kept[0].text, kept[49].text], ['#5', '#54'], 'the oldest went first')
+  t.same(await history.last('other'), [])
 })

@@ -25,11 +25,17 @@ function enable (on) {
   text.disabled = sendButton.disabled = increment.disabled = !on
 }
 
+/** The session or the connection ended: say why, and show nothing that belonged to it. */
 function ended (label) {
   setState('disconnected', 'disconnected')
   $('ended-text').textContent = label
   $('ended').hidden = false
   enable(false)
+  // No longer signed in here, nobody known to be online, and no notice about sending.
+  $('me').hidden = true
+  $('logout-form').hidden = true
+  online.replaceChildren()
+  hideNotice()
 }
 
 const socket = io({ query: { room } })
@@ -64,7 +70,8 @@ socket.on('presence', (users) => {
     return item
   }))
 })
-socket.on('chat:message', (message) => {
+/** A message as a list item: who, when, what (as text, never HTML). */
+function messageItem (message) {
   const item = document.createElement('li')
   if (message.from === user) item.classList.add('mine')
   const from = document.createElement('b')
@@ -75,9 +82,37 @@ socket.on('chat:message', (message) => {
   const body = document.createElement('p')
   body.textContent = message.text
   item.append(from, time, body)
-  messages.append(item)
+  return item
+}
+
+// The room's last messages, sent when the socket connects (again: a reconnect replaces what was shown).
+socket.on('chat:history', (history) => {
+  messages.replaceChildren(...history.map(messageItem))
   messages.scrollTop = messages.scrollHeight
 })
+socket.on('chat:message', (message) => {
+  messages.append(messageItem(message))
+  messages.scrollTop = messages.scrollHeight
+})
+
+let noticeTimer
+function hideNotice () {
+  clearTimeout(noticeTimer)
+  sendError.hidden = true
+}
+
+/** Shows an error reply under the messages; a rate limit says how long to wait, and goes once that is over. */
+function notice (error) {
+  hideNotice()
+  sendError.hidden = false
+  if (error.code !== 'RATE_LIMITED') {
+    sendError.textContent = `Not sent: ${error.message}.`
+    return
+  }
+  const seconds = Math.max(1, Math.ceil((error.retryAfter ?? 1000) / 1000))
+  sendError.textContent = `Slow down: try again in ${seconds} s.`
+  noticeTimer = setTimeout(hideNotice, seconds * 1000)
+}
 
 /** Sends an event and resolves with its reply; an error reply (or no answer) shows under the messages. */
 async function send (event, ...args) {
@@ -87,8 +122,8 @@ async function send (event, ...args) {
   } catch {
     reply = { error: { code: 'TIMEOUT', message: 'no answer from the server' } }
   }
-  sendError.hidden = reply?.error === undefined
-  if (reply?.error) sendError.textContent = reply.error.code === 'RATE_LIMITED' ? 'Slow down a little.' : `Not sent: ${reply.error.message}.`
+  if (reply?.error) notice(reply.error)
+  else hideNotice()
   return reply
 }
 

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify'
+
+/** A chat message as the server sends it. */
+export interface ChatMessage { id: string, from: string, text: string, at: number }
+/** The last messages of each room. */
+export interface History {
+  add: (room: string, message: ChatMessage) => Promise<void>
+  last: (room: string) => Promise<ChatMessage[]>
+}
+/** How many messages of a room a new tab is shown. */
+export const HISTORY: number
+/** The last messages of each room, in this process (one node). */
+export function memoryHistory (): History
+/** The last messages of each room in a Redis list (an ioredis client), shared by every node. */
+export function redisHistory (redis: unknown): History
+/** The chat's connection listener and event routes. */
+export function chat (app: FastifyInstance, history?: History): unknown
