@@ -7,6 +7,7 @@ import { MAX_WAITING, type LiveSession } from '../session/live-session.js'
 import { isThenable } from '../thenable.js'
 import type { Route, Routing } from './table.js'
 import { issuesOf } from '../schemas.js'
+import { begin, channels, type EventTrace, type Trace } from '../tracing.js'
 
 // ---- Running one routed event: limits, payload, hooks, handler, save, reply ----
 
@@ -20,6 +21,8 @@ class RouteCall {
   private payload: unknown
   /** The next preHandler hook to run. */
   private hook = 0
+  /** Set while something subscribes to `fastify-socket.io-session:event`. */
+  trace: Trace<EventTrace> | undefined
 
   constructor (readonly socket: Socket, readonly live: LiveSession, readonly route: Route, readonly ack: Ack | undefined) {}
 
@@ -108,6 +111,7 @@ class RouteCall {
 
   /** The reply goes to the ack (one it cannot encode becomes HANDLER_ERROR); an error without an ack goes out as the error event. */
   private deliver (reply: unknown[], error: boolean): void {
+    this.trace?.settled({ outcome: error ? (reply[0] as { error: { code: string } }).error.code : 'ok' })
     if (this.ack === undefined) {
       if (error) sendError(this.socket, this.route.routing.events.errorEvent, this.route.name, reply[0])
       return
@@ -125,10 +129,17 @@ function ackOf (args: unknown[]): Ack | undefined {
   return typeof args[args.length - 1] === 'function' ? args.pop() as Ack : undefined
 }
 
+/** Runs `what` on a call of `route`, traced on `fastify-socket.io-session:event` when something subscribes. */
+function traced (socket: Socket, live: LiveSession, route: Route, args: unknown[], what: (call: RouteCall) => void): void {
+  const call = new RouteCall(socket, live, route, ackOf(args))
+  call.trace = begin(channels.event, () => ({ event: route.name, namespace: socket.nsp.name }))
+  what(call)
+  call.trace?.returned()
+}
+
 /** Runs a routed event of `socket` (bound to `live`). */
 export function runRoute (socket: Socket, live: LiveSession, route: Route, args: unknown[]): void {
-  const ack = ackOf(args)
-  new RouteCall(socket, live, route, ack).start(args)
+  traced(socket, live, route, args, (call) => call.start(args))
 }
 
 /**
@@ -137,7 +148,7 @@ export function runRoute (socket: Socket, live: LiveSession, route: Route, args:
  */
 export function backlogged (socket: Socket, live: LiveSession, route: Route | undefined, args: unknown[]): void {
   if (route === undefined) return notify(live, socket)
-  new RouteCall(socket, live, route, ackOf(args)).backlogged()
+  traced(socket, live, route, args, (call) => call.backlogged())
 }
 
 /** An event with no route and no listener: answered with `UNKNOWN_EVENT` when the `unknownEvent` option says so. */

@@ -4,6 +4,7 @@ import { FST_SIO_SESSION_GONE, FST_SIO_SESSION_NOT_STORED, keyNames, unserializa
 import { mergeOver, storedTexts, type Changes, type Data } from './merge.js'
 import { Tracker } from './tracker.js'
 import { cookieExpired, type Store, type Stored } from './store.js'
+import { begin, channels } from '../tracing.js'
 
 // ---- One live session per session id, saved through one queue ----
 
@@ -171,15 +172,20 @@ export class LiveSession {
   private start (local: Changes): Promise<Error | undefined> {
     const { tracker } = this
     tracker.sendStarted()
+    const trace = begin(channels.save, () => ({ changed: local.changed.size, removed: local.removed.length }))
     const unsaved = local.invalid.length > 0 ? this.unsaved(local.invalid) : undefined
     const run = this.persist(local).then(() => {
       tracker.sent(local)
+      trace?.settled({ outcome: 'saved' })
       return unsaved
     }, (err: Error) => {
       tracker.sendFailed()
+      if (this.gone) trace?.settled({ outcome: 'gone' })
+      else trace?.settled({ outcome: 'failed' }, err)
       this.ctx.log.error({ err }, 'fastify-socket.io-session: session save failed')
       return err
     })
+    trace?.returned()
     this.running = run
     void run.then(() => {
       if (this.running === run) this.running = undefined

@@ -6,6 +6,7 @@ import { applicationQuery, type HandshakeCheck } from '../schemas.js'
 import type { OwnOrigin } from '../internals/fastify-request.js'
 import type { SessionInternals } from '../internals/fastify-session.js'
 import { expired, type Store, type Stored } from '../session/store.js'
+import { begin, channels } from '../tracing.js'
 
 // ---- Handshake: origin → auth/query schemas → signed cookie → stored session ----
 
@@ -75,9 +76,21 @@ function checkData (socket: Socket, key: 'auth' | 'query', check: HandshakeCheck
 
 /**
  * Runs the handshake checks in order, refusing before the session is read when origin or data are bad.
- * Resolves to the refusal, or to the stored session (undefined when there is none). Never writes.
+ * Resolves to the refusal, or to the stored session (undefined when there is none). Never writes. Traced on
+ * `fastify-socket.io-session:handshake` when something subscribes.
  */
-export async function runHandshake (h: HandshakeContext, socket: Socket): Promise<Refusal | Accepted | undefined> {
+export function runHandshake (h: HandshakeContext, socket: Socket): Promise<Refusal | Accepted | undefined> {
+  const trace = begin(channels.handshake, () => ({ namespace: socket.nsp.name, transport: socket.conn.transport.name }))
+  const result = handshake(h, socket)
+  if (trace === undefined) return result
+  trace.returned()
+  return result.then((value) => {
+    trace.settled({ outcome: value instanceof Refusal ? value.data.code : value === undefined ? 'anonymous' : 'accepted' })
+    return value
+  })
+}
+
+async function handshake (h: HandshakeContext, socket: Socket): Promise<Refusal | Accepted | undefined> {
   let allowed: boolean
   try {
     allowed = await originAllowed(socket, h.options, h.ownOrigin)
