@@ -113,3 +113,10 @@ export const FST_SIO_SESSION_UNSUPPORTED_SOCKETIO = createError(
   'fastify-socket.io-session: the running socket.io is not supported (%s); install socket.io@4.8',
   500
 )
+
+/** `sessionClient()` was given an instance the plugin is not registered on. */
+export const FST_SIO_SESSION_NOT_REGISTERED = createError(
+  'FST_SIO_SESSION_NOT_REGISTERED',
+  'fastify-socket.io-session: sessionClient() needs the Fastify instance the plugin was registered on (after ready())',
+  500
+)

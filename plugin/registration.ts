@@ -26,11 +26,15 @@ import { engineOriginCheck } from './socket/engine-origin.js'
  * and Socket.IO (throwing at registration when something is missing), then hooks into HTTP saves, Engine.IO
  * requests, Socket.IO handshakes and events, and Fastify's ready and close.
  */
+/** The cookie settings of each Fastify instance the plugin was registered on (for the test client). */
+export const cookieSettings = new WeakMap<FastifyInstance, { cookieName: string, cookiePrefix: string }>()
+
 export function createRegistration (fastify: FastifyInstance, input: unknown): void {
   const options = resolveOptions(input)
   const { io, log } = fastify
   checkSocketIo(io as Server | undefined)
   const internals = readSessionInternals(fastify)
+  cookieSettings.set(fastify, { cookieName: options.cookieName, cookiePrefix: options.cookiePrefix })
   const ownOrigin = readOwnOrigin(fastify)
   // The plugin's own store calls: timed, and past the HTTP watch below.
   const store = timedStore(internals.store, options.storeTimeout)

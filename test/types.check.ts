@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox'
 import type { SessionStore } from '@fastify/session'
 import fastifyRedis from '@fastify/redis'
 import socketSession, { fastifySocketIoSession, ClientCodes, RedisStore, withHandshakeData, type RedisStoreOptions, type ClientCode, type HandshakeData, type RefusalData, type SocketSessionOptions } from '../plugin/index.js'
+import { sessionClient } from '../plugin/testing.js'
 import type { Equal, Expect } from './type-checks.js'
 
 type Covered = [
@@ -104,4 +105,19 @@ export async function handshakeDataUsage (): Promise<void> {
     // @ts-expect-error welcome takes a number
     socket.emit('welcome', 'x')
   })
+}
+
+// The test client is typed with the event maps it is given.
+export async function testingUsage (): Promise<void> {
+  const app = Fastify()
+  const { socket, cookie } = await sessionClient<{ welcome: (n: number) => void }, { hello: (name: string) => void }>(app, { session: { user: 'a' } })
+  socket.emit('hello', 'x')
+  // @ts-expect-error hello takes a string
+  socket.emit('hello', 1)
+  socket.on('welcome', (n) => {
+    const checks: [Expect<Equal<typeof n, number>>] = [true]
+    void checks
+  })
+  const checks: [Expect<Equal<typeof cookie, string | undefined>>] = [true]
+  void checks
 }
