@@ -120,3 +120,11 @@ export const FST_SIO_SESSION_NOT_REGISTERED = createError(
   'fastify-socket.io-session: sessionClient() needs the Fastify instance the plugin was registered on (after ready())',
   500
 )
+
+/** An emit of a declared server event whose payload does not match its schema (with `events.validateEmits`). */
+export const FST_SIO_SESSION_BAD_EMIT = createError(
+  'FST_SIO_SESSION_BAD_EMIT',
+  'fastify-socket.io-session: the payload of server event "%s" does not match its schema: %s',
+  500,
+  TypeError
+)

@@ -30,4 +30,4 @@ export {
 } from './client-errors.js'
 export type { EventsOptions, KeyGenerator } from './routes/options.js'
 export type { RateLimit } from './routes/rate-limit.js'
-export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck } from './routes/types.js'
+export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck, ServerEventOptions, ServerEventRoute, ServerEvents } from './routes/types.js'

@@ -1,7 +1,7 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Static, TSchema } from 'typebox'
 import type { DefaultEventsMap, Server } from 'socket.io'
-import type { EventMethod } from './routes/types.js'
+import type { EventMethod, ServerEventMethod } from './routes/types.js'
 
 /** Socket.IO's EventsMap (not exported by its package entry point). */
 interface EventsMap { [event: string]: any }
@@ -19,10 +19,14 @@ declare module 'socket.io' {
   interface Server<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
     /** Adds an event route to the main namespace: a schema-checked payload, hooks, a handler whose value is the ack. */
     event: EventMethod<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+    /** Declares an event the server emits on the main namespace, with its payload's schema (checked with `events.validateEmits`). */
+    serverEvent: ServerEventMethod
   }
   interface Namespace<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
     /** Adds an event route to this namespace: a schema-checked payload, hooks, a handler whose value is the ack. */
     event: EventMethod<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+    /** Declares an event the server emits on this namespace, with its payload's schema (checked with `events.validateEmits`). */
+    serverEvent: ServerEventMethod
   }
   // Same type parameters as Socket.IO's own Socket class, so that this merges into it.
   interface Socket<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {

@@ -102,6 +102,7 @@ t.test('bad options', async (t) => {
     [{ revalidateInterval: Infinity }, /"revalidateInterval" must be a number of milliseconds/],
     [{ touchAfter: '1s' }, /"touchAfter" must be a number of milliseconds/],
     [{ checkInterval: 2 ** 31 }, /"checkInterval" must be a number of milliseconds/],
+    [{ events: { validateEmits: 'yes' } }, /"events\.validateEmits" must be a boolean/],
     [{ secret: 'x' }, /unknown option "secret"; known options are auth, query/]
   ]
   for (const [options, message] of cases) {

@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import type { Server, Socket } from 'socket.io'
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client'
 import { Type, type Static } from 'typebox'
-import socketSession, { EventError, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData, type KeyGenerator } from '../plugin/index.js'
+import socketSession, { EventError, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData, type KeyGenerator, type ServerEvents as DeclaredServerEvents } from '../plugin/index.js'
 import type { Equal, Expect } from './type-checks.js'
 
 const Chat = Type.Object({ room: Type.String(), text: Type.String() })
@@ -91,4 +91,21 @@ export async function client () {
   await socket.emitWithAck('chat', { room: 1, text: 'hi' })
   // @ts-expect-error unknown events are not in the map
   await socket.emitWithAck('nope')
+}
+
+// Server events: the route declares the payload; ServerEvents builds the client's listen map.
+export function serverEventTypes (io: Server): void {
+  const welcome = io.serverEvent('welcome', { schema: Type.Object({ n: Type.Number() }) })
+  const notice = io.serverEvent('notice')
+  type Listen = DeclaredServerEvents<typeof welcome | typeof notice>
+  const checks: [
+    Expect<Equal<typeof welcome.event, 'welcome'>>,
+    Expect<Equal<Parameters<Listen['welcome']>, [payload: { n: number }]>>,
+    Expect<Equal<Parameters<Listen['notice']>, []>>
+  ] = [true, true, true]
+  void checks
+  const client = null as unknown as ClientSocket<Listen, {}>
+  client.on('welcome', (payload) => { const n: number = payload.n; void n })
+  // @ts-expect-error notice has no payload
+  client.on('notice', (payload: string) => { void payload })
 }

@@ -25,6 +25,10 @@ export interface SocketIoHooks {
   connectionListener: (fn: Listener) => Listener
   /** `namespace.event(...)`: adds an event route. */
   route: (nsp: Namespace, args: unknown[]) => unknown
+  /** `namespace.serverEvent(...)`: declares an event the server emits. */
+  serverEvent: (nsp: Namespace, args: unknown[]) => unknown
+  /** An event the server emits on `nsp` (to one socket, or a broadcast), before it is sent; throws to stop it. */
+  outgoing: (nsp: Namespace, event: unknown, args: unknown[]) => void
   /** The plugin's own connection listener: runs first for every new socket, itself not wrapped. */
   connected: (socket: Socket) => void
 }
@@ -43,6 +47,7 @@ const namespaceProto = Namespace.prototype as unknown as Methods
 const original = {
   emitUntyped: emitterProto.emitUntyped,
   emitReserved: emitterProto.emitReserved,
+  emit: socketProto.emit,
   onAny: socketProto.onAny,
   prependAny: socketProto.prependAny,
   offAny: socketProto.offAny
@@ -85,6 +90,11 @@ const patches: Array<[Methods, Methods]> = [
       const hooks = hooksOf(this)
       return hooks === undefined ? original.emitReserved.call(this, event, ...args) : hooks.reserved(this as Socket, event, args)
     },
+    emit (this: unknown, event: unknown, ...args: unknown[]) {
+      const hooks = hooksOf(this)
+      if (hooks !== undefined) hooks.outgoing((this as Socket).nsp, event, args)
+      return original.emit.call(this, event, ...args)
+    },
     onAny (this: unknown, fn: unknown) { return original.onAny.call(this, anyListenerOf(this, fn as Listener)) },
     prependAny (this: unknown, fn: unknown) { return original.prependAny.call(this, anyListenerOf(this, fn as Listener)) },
     offAny (this: unknown, fn?: unknown) {
@@ -101,6 +111,13 @@ const patches: Array<[Methods, Methods]> = [
       const hooks = servers.get(nsp.server)
       if (hooks === undefined) throw new FST_SIO_SESSION_BAD_ROUTE('register fastify-socket.io-session on this Socket.IO server before adding event routes')
       return hooks.route(nsp, args)
+    },
+    /** `io.of(name).serverEvent(...)`: declares an event the server emits (the plugin's own API on every namespace). */
+    serverEvent (this: unknown, ...args: unknown[]) {
+      const nsp = this as Namespace
+      const hooks = servers.get(nsp.server)
+      if (hooks === undefined) throw new FST_SIO_SESSION_BAD_ROUTE('register fastify-socket.io-session on this Socket.IO server before declaring server events')
+      return hooks.serverEvent(nsp, args)
     }
   }]
 ]
@@ -139,6 +156,24 @@ export function checkSocketIo (io: Server | undefined): asserts io is Server {
 const connectionEvents = new Set<unknown>(['connection', 'connect'])
 const adders = ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']
 const removers = ['off', 'removeListener']
+
+/**
+ * Every broadcast of the namespace (`io.emit`, `io.to(room).emit`, `socket.broadcast.emit`, ...) goes through its
+ * adapter's `broadcast` or `broadcastWithAck`: `hooks.outgoing` sees it first, in the emitting code. Packets an
+ * adapter receives from other nodes take the base class's method, not these.
+ */
+function watchBroadcasts (nsp: Namespace, hooks: SocketIoHooks): void {
+  const adapter = nsp.adapter as unknown as Methods
+  for (const name of broadcasts) {
+    const own = adapter[name]
+    adapter[name] = function (this: unknown, packet: unknown, ...rest: unknown[]) {
+      const [event, ...args] = (packet as { data: unknown[] }).data
+      hooks.outgoing(nsp, event, args)
+      return own.call(this, packet, ...rest)
+    }
+  }
+}
+const broadcasts = ['broadcast', 'broadcastWithAck']
 
 /** Makes the namespace's connection listeners, present and future, run through `hooks.connectionListener`. */
 function wrapNamespace (nsp: Namespace, hooks: SocketIoHooks): void {
@@ -184,8 +219,12 @@ export function attachSocketIo (io: Server, hooks: SocketIoHooks, onNamespace: (
   io.event = function (this: Server, ...args: unknown[]) {
     return hooks.route(this.sockets, args)
   } as Server['event']
+  io.serverEvent = function (this: Server, ...args: unknown[]) {
+    return hooks.serverEvent(this.sockets, args)
+  } as Server['serverEvent']
   const install = (nsp: Namespace): void => {
     wrapNamespace(nsp, hooks)
+    watchBroadcasts(nsp, hooks)
     namespaceProto.prependListener.call(nsp, 'connection', hooks.connected)
     onNamespace(nsp)
   }
@@ -195,9 +234,12 @@ export function attachSocketIo (io: Server, hooks: SocketIoHooks, onNamespace: (
     io.off('new_namespace', install)
     for (const nsp of namespaces(io)) {
       for (const name of [...adders, ...removers]) delete (nsp as unknown as Methods)[name]
+      // The adapter's own methods show again (the watch was put on the instance, over its prototype's).
+      for (const name of broadcasts) delete (nsp.adapter as unknown as Methods)[name]
       nsp.off('connection', hooks.connected)
     }
     delete (io as Partial<Server>).event
+    delete (io as Partial<Server>).serverEvent
     servers.delete(io)
     if (--attached === 0) {
       for (const [proto, name, descriptor] of saved.splice(0)) {

@@ -24,6 +24,11 @@ export interface EventsOptions {
   errorEvent?: string
   /** Check each handler's reply against the route's ack schema (a mismatch is logged, the client gets `HANDLER_ERROR`). @default true */
   validateAck?: boolean
+  /**
+   * Check what the server emits of a declared server event (`io.serverEvent`) against its schema: a mismatch throws
+   * `FST_SIO_SESSION_BAD_EMIT` in the emitting code and reaches no client. @default true unless NODE_ENV is 'production'
+   */
+  validateEmits?: boolean
 }
 
 /** Gives the key whose rate-limit buckets a socket's events take from (`events.keyGenerator`). */
@@ -41,6 +46,7 @@ export interface ResolvedEvents {
   unknownEvent: 'ignore' | 'reply'
   errorEvent: string
   validateAck: boolean
+  validateEmits: boolean
 }
 
 // ---- Checking ----
@@ -75,7 +81,7 @@ export function rateLimit (value: unknown, name: string, bad: Bad): RateLimit | 
   return { max, timeWindow } as RateLimit
 }
 
-const known = new Set(['preHandler', 'onError', 'rateLimit', 'keyGenerator', 'unknownEvent', 'errorEvent', 'validateAck'])
+const known = new Set(['preHandler', 'onError', 'rateLimit', 'keyGenerator', 'unknownEvent', 'errorEvent', 'validateAck', 'validateEmits'])
 
 /** Checks the `events` option and fills in defaults. */
 export function resolveEvents (value: unknown, bad: Bad): ResolvedEvents {
@@ -84,10 +90,11 @@ export function resolveEvents (value: unknown, bad: Bad): ResolvedEvents {
   for (const name of Object.keys(events)) {
     if (!known.has(name)) bad(`unknown option "events.${name}"; known are ${[...known].join(', ')}`)
   }
-  const { unknownEvent = 'ignore', errorEvent = 'error', validateAck = true } = events
+  const { unknownEvent = 'ignore', errorEvent = 'error', validateAck = true, validateEmits = process.env.NODE_ENV !== 'production' } = events
   if (unknownEvent !== 'ignore' && unknownEvent !== 'reply') bad('option "events.unknownEvent" must be "ignore" or "reply"')
   if (typeof errorEvent !== 'string' || errorEvent.length === 0) bad('option "events.errorEvent" must be a non-empty string')
   if (typeof validateAck !== 'boolean') bad('option "events.validateAck" must be a boolean')
+  if (typeof validateEmits !== 'boolean') bad('option "events.validateEmits" must be a boolean')
   const { keyGenerator } = events
   if (keyGenerator !== undefined && typeof keyGenerator !== 'function') bad('option "events.keyGenerator" must be a function (socket) => string')
   return {
@@ -97,6 +104,7 @@ export function resolveEvents (value: unknown, bad: Bad): ResolvedEvents {
     keyGenerator: keyGenerator as KeyGenerator | undefined,
     unknownEvent,
     errorEvent,
-    validateAck
+    validateAck,
+    validateEmits
   }
 }

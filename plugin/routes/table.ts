@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from 'socket.io'
 import type { TSchema } from 'typebox'
-import { FST_SIO_SESSION_BAD_ROUTE } from '../errors.js'
+import { FST_SIO_SESSION_BAD_EMIT, FST_SIO_SESSION_BAD_ROUTE } from '../errors.js'
 import { hooks, rateLimit, type Hook, type ResolvedEvents } from './options.js'
 import type { Buckets, RateLimit } from './rate-limit.js'
-import type { EventRoute } from './types.js'
+import type { EventRoute, ServerEventRoute } from './types.js'
 import { compile, inspect, issuesOf, refused, type Checked, type Validator } from '../schemas.js'
 
 // ---- Event routes: compiled once, kept per namespace ----
@@ -94,12 +94,42 @@ function compileRoute (nsp: Namespace, routing: Routing, name: unknown, input: u
   }
 }
 
+/** A declared server event: its payload check (arguments, the ack left out), and what declaring it returned. */
+interface ServerEvent {
+  readonly check: (args: unknown[]) => Checked
+  readonly descriptor: ServerEventRoute
+}
+
+/** Checks a server event's name and options and compiles its schema. */
+function compileServerEvent (nsp: Namespace, name: unknown, input: unknown): ServerEvent {
+  if (typeof name !== 'string' || name.length === 0) bad('a server event needs a non-empty event name')
+  if (reserved.has(name)) bad(`"${name}" is a reserved Socket.IO event and cannot be declared`)
+  const where = `server event "${name}"`
+  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) bad(`the options of ${where} must be an object`)
+  const options = (input ?? {}) as Record<string, unknown>
+  for (const key of Object.keys(options)) if (key !== 'schema') bad(`unknown option "${key}" of ${where}; known is schema`)
+  const schema = options.schema
+  if (schema !== undefined && (schema === null || typeof schema !== 'object')) bad(`"schema" of ${where} must be a TypeBox schema, e.g. Type.Object({ ... })`)
+  return { check: emitCheck(name, schema as TSchema | undefined), descriptor: Object.freeze({ event: name, namespace: nsp.name }) }
+}
+
+/** The check of what the server emits: one argument against the schema (never changed: no defaults applied), or none. */
+function emitCheck (name: string, schema: TSchema | undefined): (args: unknown[]) => Checked {
+  if (schema === undefined) return (args) => args.length === 0 ? none : refused({ path: '', message: 'this event has no payload' })
+  const validator = compile(`the schema of server event "${name}"`, schema, FST_SIO_SESSION_BAD_ROUTE)
+  return (args) => {
+    if (args.length !== 1) return refused({ path: '', message: `expected one payload argument, got ${args.length}` })
+    return validator.Check(args[0]) ? { ok: true, value: args[0] } : { ok: false, errors: issuesOf(validator, args[0]) }
+  }
+}
+
 /**
  * The routes of one server, by namespace and event name. A child of a dynamic namespace (`io.of(/regex/)`) runs
- * the routes of its parent.
+ * the routes of its parent, and shares its declared server events.
  */
 export class RouteTable {
   private readonly byNamespace = new WeakMap<Namespace, Map<unknown, Route>>()
+  private readonly serverEvents = new WeakMap<Namespace, Map<unknown, ServerEvent>>()
 
   constructor (readonly routing: Routing) {}
 
@@ -119,9 +149,41 @@ export class RouteTable {
     return route.descriptor
   }
 
-  /** A new namespace: a child of a dynamic namespace shares its parent's routes. */
+  /** `namespace.serverEvent(name, options?)`: declares an event the server emits on this namespace. */
+  declare (nsp: Namespace, [name, options]: unknown[]): ServerEventRoute {
+    const declared = compileServerEvent(nsp, name, options)
+    const events = this.serverEventsOf(nsp)
+    if (events.has(declared.descriptor.event)) bad(`server event "${declared.descriptor.event}" is already declared on namespace "${nsp.name}"`)
+    events.set(declared.descriptor.event, declared)
+    return declared.descriptor
+  }
+
+  /**
+   * With `events.validateEmits`, throws `FST_SIO_SESSION_BAD_EMIT` when `args` (an ack function at the end left
+   * out) do not match the schema of `event`, a declared server event of `nsp`.
+   */
+  checkEmit (nsp: Namespace, event: unknown, args: unknown[]): void {
+    if (!this.routing.events.validateEmits) return
+    const declared = this.serverEvents.get(nsp)?.get(event)
+    if (declared === undefined) return
+    const payload = typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args
+    const checked = declared.check(payload)
+    if (!checked.ok) {
+      throw new FST_SIO_SESSION_BAD_EMIT(declared.descriptor.event, checked.errors.map((e) => `${e.path === '' ? '(payload)' : e.path} ${e.message}`).join('; '))
+    }
+  }
+
+  /** A new namespace: a child of a dynamic namespace shares its parent's routes and server events. */
   adopt (nsp: Namespace, parent: Namespace | undefined): void {
-    if (parent !== undefined) this.byNamespace.set(nsp, this.routesOf(parent))
+    if (parent === undefined) return
+    this.byNamespace.set(nsp, this.routesOf(parent))
+    this.serverEvents.set(nsp, this.serverEventsOf(parent))
+  }
+
+  private serverEventsOf (nsp: Namespace): Map<unknown, ServerEvent> {
+    let events = this.serverEvents.get(nsp)
+    if (events === undefined) this.serverEvents.set(nsp, events = new Map())
+    return events
   }
 
   private routesOf (nsp: Namespace): Map<unknown, Route> {

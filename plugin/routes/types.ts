@@ -80,3 +80,33 @@ export interface EventMethod<S> {
   ): EventRoute<Event, PayloadOf<P>, A extends TSchema ? Static<A> : R>
   <const Event extends string, R = void>(event: Event, handler: EventHandler<S, undefined, R>): EventRoute<Event, undefined, R>
 }
+
+/** Gives a server event its payload type; never present at run time. */
+declare const kServerTypes: unique symbol
+
+/** A declared server-to-client event: its name and namespace, and the payload its clients receive. */
+export interface ServerEventRoute<Event extends string = string, Payload = unknown> {
+  readonly event: Event
+  readonly namespace: string
+  readonly [kServerTypes]?: { payload: Payload }
+}
+
+/** The options of a server event: the schema of its one payload argument (none: the event has no payload). */
+export interface ServerEventOptions<P extends TSchema | undefined = TSchema | undefined> {
+  schema?: P
+}
+
+/**
+ * The server-to-client events of some declared server events, for a typed socket.io-client (the counterpart of
+ * `ClientEvents`): `io<ServerEvents<typeof welcome | typeof message>, ClientEvents<typeof chat>>(url)`.
+ */
+export type ServerEvents<Events extends ServerEventRoute<string, any>> = {
+  [E in Events as E['event']]: E extends ServerEventRoute<string, infer P>
+    ? [P] extends [undefined] ? () => void : (payload: P) => void
+    : never
+}
+
+/** The method that declares a server event on a namespace (`io.serverEvent`, `io.of('/chat').serverEvent`). */
+export interface ServerEventMethod {
+  <const Event extends string, P extends TSchema | undefined = undefined>(event: Event, options?: ServerEventOptions<P>): ServerEventRoute<Event, PayloadOf<P>>
+}

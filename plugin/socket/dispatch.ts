@@ -82,6 +82,8 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
     anyListener,
     connectionListener,
     route: (nsp, args) => routes.add(nsp, args),
+    serverEvent: (nsp, args) => routes.declare(nsp, args),
+    outgoing: (nsp, event, args) => { routes.checkEmit(nsp, event, args) },
     connected
   }
 }

@@ -30,7 +30,7 @@ t.test('defaults', async (t) => {
     storeTimeout: 5000
   })
   t.equal(await allowedOrigins('https://app.example.com', socket), false, 'no origin allowed besides the own')
-  const defaults = { preHandler: [], onError: [], rateLimit: undefined, keyGenerator: undefined, unknownEvent: 'ignore', errorEvent: 'error', validateAck: true }
+  const defaults = { preHandler: [], onError: [], rateLimit: undefined, keyGenerator: undefined, unknownEvent: 'ignore', errorEvent: 'error', validateAck: true, validateEmits: true }
   t.strictSame(events, defaults, 'events')
   t.strictSame(resolveEvents({}, () => { throw new Error('unexpected') }), defaults, 'events: {}')
 })
@@ -114,7 +114,7 @@ t.test('refused: FST_SIO_SESSION_BAD_OPTION naming the fix', async (t) => {
     { name: 'events: null', input: { events: null }, message: 'option "events" must be an object' },
     { name: 'events: []', input: { events: [] }, message: 'option "events" must be an object' },
     { name: 'events: "x"', input: { events: 'x' }, message: 'option "events" must be an object' },
-    { name: 'events: an unknown option', input: { events: { foo: 1 } }, message: 'unknown option "events.foo"; known are preHandler, onError, rateLimit, keyGenerator, unknownEvent, errorEvent, validateAck' },
+    { name: 'events: an unknown option', input: { events: { foo: 1 } }, message: 'unknown option "events.foo"; known are preHandler, onError, rateLimit, keyGenerator, unknownEvent, errorEvent, validateAck, validateEmits' },
     { name: 'events.unknownEvent: "drop"', input: { events: { unknownEvent: 'drop' } }, message: 'option "events.unknownEvent" must be "ignore" or "reply"' },
     { name: 'events.errorEvent: ""', input: { events: { errorEvent: '' } }, message: 'option "events.errorEvent" must be a non-empty string' },
     { name: 'events.errorEvent: null', input: { events: { errorEvent: null } }, message: 'option "events.errorEvent" must be a non-empty string' },
@@ -135,6 +135,12 @@ t.test('refused: FST_SIO_SESSION_BAD_OPTION naming the fix', async (t) => {
   }
   const err = t.throws(() => resolveOptions({ rolling: 'no' }))
   t.ok(err instanceof FST_SIO_SESSION_BAD_OPTION && err instanceof TypeError, 'a TypeError of its own class')
+  const env = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  t.equal(resolveEvents(undefined, (message) => { throw new Error(message) }).validateEmits, false, 'validateEmits is off by default in production')
+  if (env === undefined) delete process.env.NODE_ENV
+  else process.env.NODE_ENV = env
+  t.equal(resolveEvents({ validateEmits: false }, (message) => { throw new Error(message) }).validateEmits, false)
   t.throws(() => resolveEvents({ validateAck: 0 }, (message) => { throw new RangeError(message) }), new RangeError('option "events.validateAck" must be a boolean'), 'resolveEvents throws through the bad() it is given')
 })
 
