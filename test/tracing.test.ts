@@ -1,7 +1,8 @@
 import t from 'tap'
 import { tracingChannel } from 'node:diagnostics_channel'
 import { Type } from 'typebox'
-import { startApp, call, next, sessionIdOf } from './helpers.js'
+import { startApp, call, next } from './helpers.js'
+import { sessionClient } from '../plugin/testing.js'
 import { FakeStore } from './fake-store.js'
 
 // ---- diagnostics_channel tracing of handshakes, routed events and saves ----
@@ -34,7 +35,7 @@ t.test('each operation: start, end, then asyncStart and asyncEnd with its outcom
   const handshakes = watch(t, 'handshake')
   const events = watch(t, 'event')
   const saves = watch(t, 'save')
-  const { login, connected } = await startApp(t, {
+  const { app, connected } = await startApp(t, {
     session: { store },
     plugin: { auth: Auth },
     setup: (app) => {
@@ -47,11 +48,9 @@ t.test('each operation: start, end, then asyncStart and asyncEnd with its outcom
       app.io.event('boom', () => { throw new Error('handler failed') })
     }
   })
-  const cookie = await login({ user: 'ada' })
-  const id = sessionIdOf(cookie)
-
   // Handshakes: accepted (a stored session), anonymous (none), refused (its code).
-  const socket = await connected({ extraHeaders: { cookie }, auth: { token: 't' } })
+  const { socket, cookie, sessionId } = await sessionClient(app, { session: { user: 'ada' }, auth: { token: 't' } })
+  const id = sessionId as string
   t.same(operations(handshakes), { phases: ['start', 'end', 'asyncStart', 'asyncEnd'], last: { namespace: '/', transport: 'websocket', outcome: 'accepted' } })
   handshakes.length = 0
   await connected({ auth: { token: 't' }, transports: ['polling'] })
@@ -93,5 +92,5 @@ t.test('each operation: start, end, then asyncStart and asyncEnd with its outcom
 
   // Names and outcomes only: never the session id, a value of the session, or the cookie.
   const published = JSON.stringify([...handshakes, ...events, ...saves].map((s) => ({ ...s.context, error: undefined })))
-  for (const secret of [id, 'secret-value', 'ada', cookie]) t.notMatch(published, secret, `no ${secret === id ? 'session id' : secret}`)
+  for (const secret of [id, 'secret-value', 'ada', cookie as string]) t.notMatch(published, secret, `no ${secret === id ? 'session id' : secret}`)
 })
