@@ -105,13 +105,13 @@ export class RedisStore implements SessionStore {
     const client = options?.client as Partial<RedisClient> | undefined
     if (client != null && isNodeRedis(client)) {
       const commands = nodeRedisCommands(client)
-      this.send = async (command, ...args) => await commands[command](...args)
+      this.send = (command, ...args) => commands[command](...args)
       this.eval = commands.eval
     } else if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function' || typeof client.hset !== 'function') {
       throw new FST_SIO_SESSION_BAD_OPTION('RedisStore needs { client }, an ioredis client such as fastify.redis from @fastify/redis, or a node-redis client')
     } else {
       const batch = new Batch(client as never)
-      this.send = async (command, ...args) => await batch.send(command, ...args)
+      this.send = batch.send.bind(batch)
       this.eval = client.eval.bind(client)
     }
     if (options.prefix !== undefined && typeof options.prefix !== 'string') {
