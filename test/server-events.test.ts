@@ -80,6 +80,7 @@ t.test('declared per namespace; children of a dynamic namespace share the declar
 
 t.test('validateEmits: false lets anything out', async (t) => {
   const { app: { io }, connected } = await declaring(t, false)
+  t.notOk(Object.hasOwn(io.of('/').adapter, 'broadcast'), 'nothing watches the broadcasts')
   const client = await connected()
   const got = next(client, 'welcome')
   serverSocket(io).emit('welcome', { n: 'x' })

@@ -27,8 +27,11 @@ export interface SocketIoHooks {
   route: (nsp: Namespace, args: unknown[]) => unknown
   /** `namespace.serverEvent(...)`: declares an event the server emits. */
   serverEvent: (nsp: Namespace, args: unknown[]) => unknown
-  /** An event the server emits on `nsp` (to one socket, or a broadcast), before it is sent; throws to stop it. */
-  outgoing: (nsp: Namespace, event: unknown, args: unknown[]) => void
+  /**
+   * An event the server emits on `nsp` (to one socket, or a broadcast), before it is sent; throws to stop it.
+   * Without it, emits and broadcasts are not watched at all.
+   */
+  outgoing?: (nsp: Namespace, event: unknown, args: unknown[]) => void
   /** The plugin's own connection listener: runs first for every new socket, itself not wrapped. */
   connected: (socket: Socket) => void
 }
@@ -91,8 +94,7 @@ const patches: Array<[Methods, Methods]> = [
       return hooks === undefined ? original.emitReserved.call(this, event, ...args) : hooks.reserved(this as Socket, event, args)
     },
     emit (this: unknown, event: unknown, ...args: unknown[]) {
-      const hooks = hooksOf(this)
-      if (hooks !== undefined) hooks.outgoing((this as Socket).nsp, event, args)
+      hooksOf(this)?.outgoing?.((this as Socket).nsp, event, args)
       return original.emit.call(this, event, ...args)
     },
     onAny (this: unknown, fn: unknown) { return original.onAny.call(this, anyListenerOf(this, fn as Listener)) },
@@ -162,13 +164,13 @@ const removers = ['off', 'removeListener']
  * adapter's `broadcast` or `broadcastWithAck`: `hooks.outgoing` sees it first, in the emitting code. Packets an
  * adapter receives from other nodes take the base class's method, not these.
  */
-function watchBroadcasts (nsp: Namespace, hooks: SocketIoHooks): void {
+function watchBroadcasts (nsp: Namespace, outgoing: NonNullable<SocketIoHooks['outgoing']>): void {
   const adapter = nsp.adapter as unknown as Methods
   for (const name of broadcasts) {
     const own = adapter[name]
     adapter[name] = function (this: unknown, packet: unknown, ...rest: unknown[]) {
       const [event, ...args] = (packet as { data: unknown[] }).data
-      hooks.outgoing(nsp, event, args)
+      outgoing(nsp, event, args)
       return own.call(this, packet, ...rest)
     }
   }
@@ -224,7 +226,7 @@ export function attachSocketIo (io: Server, hooks: SocketIoHooks, onNamespace: (
   } as Server['serverEvent']
   const install = (nsp: Namespace): void => {
     wrapNamespace(nsp, hooks)
-    watchBroadcasts(nsp, hooks)
+    if (hooks.outgoing !== undefined) watchBroadcasts(nsp, hooks.outgoing)
     namespaceProto.prependListener.call(nsp, 'connection', hooks.connected)
     onNamespace(nsp)
   }

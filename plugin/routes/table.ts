@@ -159,11 +159,10 @@ export class RouteTable {
   }
 
   /**
-   * With `events.validateEmits`, throws `FST_SIO_SESSION_BAD_EMIT` when `args` (an ack function at the end left
-   * out) do not match the schema of `event`, a declared server event of `nsp`.
+   * Throws `FST_SIO_SESSION_BAD_EMIT` when `args` (an ack function at the end left out) do not match the schema of
+   * `event`, a declared server event of `nsp` (called only with `events.validateEmits`).
    */
   checkEmit (nsp: Namespace, event: unknown, args: unknown[]): void {
-    if (!this.routing.events.validateEmits) return
     const declared = this.serverEvents.get(nsp)?.get(event)
     if (declared === undefined) return
     const payload = typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args

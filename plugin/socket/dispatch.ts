@@ -1,4 +1,4 @@
-import type { Socket } from 'socket.io'
+import type { Namespace, Socket } from 'socket.io'
 import { emitReservedToListeners, emitToListeners, type Listener, type SocketIoHooks } from '../internals/socket-io.js'
 import { backlogged, runRoute, unknownEvent, warnShadowed } from '../routes/call.js'
 import type { RouteTable } from '../routes/table.js'
@@ -83,7 +83,8 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
     connectionListener,
     route: (nsp, args) => routes.add(nsp, args),
     serverEvent: (nsp, args) => routes.declare(nsp, args),
-    outgoing: (nsp, event, args) => { routes.checkEmit(nsp, event, args) },
+    // Emits are watched only when they are checked (events.validateEmits, off in production).
+    ...(routes.routing.events.validateEmits ? { outgoing: (nsp: Namespace, event: unknown, args: unknown[]) => { routes.checkEmit(nsp, event, args) } } : {}),
     connected
   }
 }
