@@ -4,11 +4,9 @@ import type { DefaultEventsMap } from 'socket.io'
 import { FST_SIO_SESSION_NOT_REGISTERED } from './errors.js'
 import { readSessionInternals } from './internals/fastify-session.js'
 import { cookieSettings } from './registration.js'
+import type { EventsMap } from './types.js'
 
 // ---- The inject() of sockets: a connected socket.io-client socket with a session made by the app itself ----
-
-/** Socket.IO's EventsMap (not exported by its package entry point). */
-interface EventsMap { [event: string]: any }
 
 /** What `sessionClient` makes. */
 export interface SessionClientOptions {

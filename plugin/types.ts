@@ -4,7 +4,7 @@ import type { DefaultEventsMap, Server } from 'socket.io'
 import type { EventMethod, ServerEventMethod } from './routes/types.js'
 
 /** Socket.IO's EventsMap (not exported by its package entry point). */
-interface EventsMap { [event: string]: any }
+export interface EventsMap { [event: string]: any }
 
 // ---- Declaration merging and exported types ----
 
