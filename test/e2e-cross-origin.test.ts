@@ -13,13 +13,13 @@ import { browser, shows } from './browser.js'
 const key = readFileSync(new URL('./fixtures/localhost.key', import.meta.url))
 const cert = readFileSync(new URL('./fixtures/localhost.crt', import.meta.url))
 
-/** The API, configured for a front end at `origin` as the README says. */
-async function api (t: Parameters<typeof startApp>[0], origin: string) {
+/** The API, configured for a front end at `origin` as the README says (`allowed: false` leaves out allowedOrigins). */
+async function api (t: Parameters<typeof startApp>[0], origin: string, allowed: boolean) {
   return await startApp(t, {
     fastify: { https: { key, cert }, forceCloseConnections: true } as any,
     session: { cookie: { secure: true, sameSite: 'none' } },
     io: { cors: { origin, credentials: true } },
-    plugin: { allowedOrigins: [origin] },
+    plugin: { allowedOrigins: allowed ? [origin] : [] },
     setup: (app) => {
       // CORS for the login fetch (what @fastify/cors with { origin, credentials: true } sends).
       app.addHook('onSend', async (request, reply) => {
@@ -33,7 +33,7 @@ async function api (t: Parameters<typeof startApp>[0], origin: string) {
 }
 
 /** Reserves the front end's port first, so that the API can be told its origin. */
-async function sites (t: Parameters<typeof startApp>[0], transport: 'websocket' | 'polling', pageHost = '127.0.0.1') {
+async function sites (t: Parameters<typeof startApp>[0], transport: 'websocket' | 'polling', pageHost = '127.0.0.1', allowed = true) {
   // The API's URL is needed by the page, and the page's origin by the API: the page's HTML is filled in once
   // both listen.
   const page = Fastify({ https: { key, cert }, forceCloseConnections: true })
@@ -42,7 +42,7 @@ async function sites (t: Parameters<typeof startApp>[0], transport: 'websocket' 
   page.get('/', async (_request, reply) => reply.type('text/html').send(html))
   const address = await page.listen({ host: '127.0.0.1', port: 0 })
   const origin = `https://${pageHost}:${new URL(address).port}`
-  const server = await api(t, origin)
+  const server = await api(t, origin, allowed)
   html = pageHtml(server.url, transport)
   return { pageUrl: `${origin}/`, origin, server }
 }
@@ -97,24 +97,9 @@ t.test('a page on another site: the browser blocks the cookie as a third-party c
 })
 
 t.test('without the page\'s origin in allowedOrigins, the socket is refused', async (t) => {
-  let html = ''
-  const page = Fastify({ https: { key, cert }, forceCloseConnections: true })
-  t.teardown(async () => await page.close())
-  page.get('/', async (_request, reply) => reply.type('text/html').send(html))
-  const address = await page.listen({ host: '127.0.0.1', port: 0 })
-  const origin = `https://127.0.0.1:${new URL(address).port}`
-  const server = await startApp(t, {
-    fastify: { https: { key, cert }, forceCloseConnections: true } as any,
-    session: { cookie: { secure: true, sameSite: 'none' } },
-    setup: (app) => {
-      app.addHook('onSend', async (request, reply) => {
-        if (request.headers.origin === origin) reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true')
-      })
-    }
-  })
-  html = pageHtml(server.url, 'websocket')
+  const { pageUrl } = await sites(t, 'websocket', '127.0.0.1', false)
   const context = await browser(t, { ignoreHTTPSErrors: true })
   const tab = await context.newPage()
-  await tab.goto(`${origin}/`)
+  await tab.goto(pageUrl)
   t.equal(await shows(tab, '#result', /^(user|refused|failed)/), 'refused: ORIGIN_NOT_ALLOWED')
 })
