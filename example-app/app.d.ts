@@ -1,5 +1,9 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { SessionStore } from '@fastify/session'
+import type { TObject, TString } from 'typebox'
+
+/** What a Socket.IO client may send as its handshake query. */
+export const Query: TObject<{ room: TString }>
 
 /**
  * Builds the example app (not listening); `opts` are Fastify server options; with `redisUrl`, on Redis (sessions,

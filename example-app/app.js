@@ -101,7 +101,12 @@ export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, stor
   await app.register(socketSession, {
     requireSession: true,
     query: Query,
-    events: { preHandler: requireUser, rateLimit: { max: 20, timeWindow: 1000 } }
+    events: { preHandler: requireUser, rateLimit: { max: 20, timeWindow: 1000 } },
+    // The AsyncAPI document of the events below, at /asyncapi.json.
+    asyncapi: {
+      info: { title: 'Example chat', version: '1.0.0', description: 'The Socket.IO events of the example app: a chat, and a counter kept in the session.' },
+      path: '/asyncapi.json'
+    }
   })
   chat(app, history)
 

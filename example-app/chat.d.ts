@@ -1,4 +1,12 @@
 import type { FastifyInstance } from 'fastify'
+import type { TObject, TString, TInteger } from 'typebox'
+
+/** A chat message as a client sends it. */
+export const Message: TObject<{ text: TString }>
+/** What the sender gets back. */
+export const Sent: TObject<{ id: TString }>
+/** A chat message as the server sends it, as a schema. */
+export const ChatMessage: TObject<{ id: TString, from: TString, text: TString, at: TInteger }>
 
 /** A chat message as the server sends it. */
 export interface ChatMessage { id: string, from: string, text: string, at: number }

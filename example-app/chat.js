@@ -8,6 +8,8 @@ import { EventError } from 'fastify-socket.io-session'
 export const Message = Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false })
 /** What the sender gets back. */
 export const Sent = Type.Object({ id: Type.String() })
+/** A chat message as the server sends it. */
+export const ChatMessage = Type.Object({ id: Type.String(), from: Type.String(), text: Type.String(), at: Type.Integer({ description: 'ms since 1970' }) })
 
 /** Every event needs a logged-in session (a session may outlive its user only in theory; checked anyway). */
 export function requireUser (socket) {
@@ -59,6 +61,14 @@ export function redisHistory (redis) {
 }
 
 export function chat (app, history = memoryHistory()) {
+  // What the server sends (checked against these schemas outside production).
+  const events = {
+    counter: app.io.serverEvent('counter', { schema: Type.Integer({ minimum: 0 }), summary: 'The session\'s counter, sent on connect and to every tab of the session when it changes', tags: ['counter'] }),
+    history: app.io.serverEvent('chat:history', { schema: Type.Array(ChatMessage, { maxItems: HISTORY }), summary: 'The room\'s last messages, sent on connect', tags: ['chat'] }),
+    message: app.io.serverEvent('chat:message', { schema: ChatMessage, summary: 'A message sent to the room', tags: ['chat'] }),
+    presence: app.io.serverEvent('presence', { schema: Type.Array(Type.String()), summary: 'Who is in the room, sent when someone comes or goes', tags: ['chat'] })
+  }
+
   app.io.on('connection', async (socket) => {
     const { room } = socket.data.query
     socket.data.user = socket.session.user
@@ -76,6 +86,9 @@ export function chat (app, history = memoryHistory()) {
   /** A message to everyone in the sender's room, on every node. */
   const send = app.io.event('chat:send', {
     schema: { payload: Message, ack: Sent },
+    summary: 'Send a message to the room',
+    description: 'Everyone in the sender\'s room gets it as `chat:message`, on every node; at most 5 in 3 seconds.',
+    tags: ['chat'],
     rateLimit: { max: 5, timeWindow: 3000 }
   }, async (socket, { text }) => {
     const message = { id: randomUUID(), from: socket.session.user, text, at: Date.now() }
@@ -91,12 +104,17 @@ export function chat (app, history = memoryHistory()) {
   })
 
   /** The session's counter: every tab of the session (this one too) is sent the new value, in order. */
-  const increment = app.io.event('counter:increment', (socket) => {
+  const increment = app.io.event('counter:increment', {
+    schema: { ack: Type.Integer({ minimum: 1 }) },
+    summary: 'Add one to the session\'s counter',
+    description: 'The counter lives in the session: HTTP pages and every tab see it. The reply is the new value.',
+    tags: ['counter']
+  }, (socket) => {
     const count = (socket.session.count ?? 0) + 1
     socket.session.count = count
     app.io.to(sessionRoom(socket)).emit('counter', count)
     return count
   })
 
-  return { send, increment }
+  return { send, increment, events }
 }

@@ -29,5 +29,8 @@ export {
   type EventErrorMessage, type EventErrorReply, type RefusalData, type SessionErrorPayload, type ValidationIssue
 } from './client-errors.js'
 export type { EventsOptions, KeyGenerator } from './routes/options.js'
+export type { AsyncApiDocument } from './asyncapi/document.js'
+export type { AsyncApiInfo, AsyncApiOptions, AsyncApiServer } from './asyncapi/options.js'
+export type { EventDocs, Tag } from './routes/docs.js'
 export type { RateLimit } from './routes/rate-limit.js'
 export type { ClientEvents, EventHandler, EventRoute, EventRouteOptions, OnErrorHook, PreHandlerHook, RouteAck, ServerEventOptions, ServerEventRoute, ServerEvents } from './routes/types.js'

@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox'
+import { resolveAsyncApi, type AsyncApiOptions, type ResolvedAsyncApi } from './asyncapi/options.js'
 import { FST_SIO_SESSION_BAD_OPTION } from './errors.js'
 import { resolveEvents, type EventsOptions, type ResolvedEvents } from './routes/options.js'
 import type { LiveSessionOptions } from './session/live-session.js'
@@ -46,6 +47,8 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
   storeTimeout?: number
   /** What every event route (`io.event`) shares: global hooks, a rate limit, unknown events, the error event. */
   events?: EventsOptions
+  /** The AsyncAPI document of the event routes (`io.asyncapi()`): its info and servers, and the path that serves it. */
+  asyncapi?: AsyncApiOptions
 }
 
 /** The options after checking, with every default filled in. */
@@ -57,6 +60,7 @@ export interface ResolvedOptions extends HandshakeOptions, LiveSessionOptions {
   revalidateInterval: number
   storeTimeout: number
   events: ResolvedEvents
+  asyncapi: ResolvedAsyncApi
 }
 
 // ---- Checking ----
@@ -123,7 +127,7 @@ function origins (value: unknown): OriginCheck {
 }
 
 // Fastify's own register options may arrive here too; they are not ours to refuse.
-const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'allowJsonp', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval', 'storeTimeout', 'events'])
+const known = new Set(['prefix', 'logLevel', 'logSerializers', 'auth', 'query', 'requireSession', 'autoSave', 'cookieName', 'cookiePrefix', 'allowedOrigins', 'allowMissingOrigin', 'allowJsonp', 'errorEvent', 'rolling', 'touchAfter', 'checkInterval', 'revalidateInterval', 'storeTimeout', 'events', 'asyncapi'])
 
 /** Checks the user's options and fills in defaults; throws FST_SIO_SESSION_BAD_OPTION naming the fix. */
 export function resolveOptions (input: unknown): ResolvedOptions {
@@ -148,6 +152,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     checkInterval: interval(options, 'checkInterval', 1000),
     revalidateInterval: interval(options, 'revalidateInterval', 30_000),
     storeTimeout: interval(options, 'storeTimeout', 5000),
-    events: resolveEvents(options.events, bad)
+    events: resolveEvents(options.events, bad),
+    asyncapi: resolveAsyncApi(options.asyncapi, bad)
   }
 }

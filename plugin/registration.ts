@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { Namespace, Server, Socket } from 'socket.io'
+import { asyncApiDocument } from './asyncapi/document.js'
 import { Lifecycle } from './cluster/lifecycle.js'
 import { Peers } from './cluster/peers.js'
 import { quietAdapterClose } from './internals/adapter.js'
 import { readOwnOrigin } from './internals/fastify-request.js'
 import { readSessionInternals } from './internals/fastify-session.js'
-import { attachSocketIo, checkSocketIo, parentOf } from './internals/socket-io.js'
+import { attachSocketIo, checkSocketIo, dynamicPattern, parentOf } from './internals/socket-io.js'
 import { resolveOptions } from './options.js'
 import { Buckets } from './routes/rate-limit.js'
 import { RouteTable } from './routes/table.js'
@@ -57,7 +58,19 @@ export function createRegistration (fastify: FastifyInstance, input: unknown): v
   }
   const routes = new RouteTable({ events: options.events, log, buckets: new Buckets() })
   const middleware = sessionMiddleware(c)
-  const hooks = dispatchHooks(registry, routes, onConnection(c) as (socket: Socket) => void)
+  const document = () => asyncApiDocument({
+    namespaces: routes.documented(),
+    main: io.sockets,
+    pattern: dynamicPattern,
+    auth: options.auth,
+    query: options.query,
+    requireSession: options.requireSession,
+    cookie: options.cookiePrefix + options.cookieName,
+    sessionErrorEvent: options.errorEvent,
+    eventErrorEvent: options.events.errorEvent,
+    asyncapi: options.asyncapi
+  })
+  const hooks = dispatchHooks(registry, routes, onConnection(c) as (socket: Socket) => void, document)
   const detach = attachSocketIo(io, hooks, (nsp: Namespace) => {
     routes.adopt(nsp, parentOf(nsp))
     nsp.use(middleware)
@@ -73,6 +86,8 @@ export function createRegistration (fastify: FastifyInstance, input: unknown): v
     writes: lifecycle
   })
 
+  const { path } = options.asyncapi
+  if (path !== undefined) fastify.get(path, async () => document())
   fastify.addHook('onReady', async () => lifecycle.start())
   // fastify.close(): save what is queued, then close every client so the HTTP server can stop.
   // A store that does not answer holds close() no longer than one store timeout.

@@ -1,6 +1,7 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Static, TSchema } from 'typebox'
 import type { DefaultEventsMap, Server } from 'socket.io'
+import type { AsyncApiDocument } from './asyncapi/document.js'
 import type { EventMethod, ServerEventMethod } from './routes/types.js'
 
 /** Socket.IO's EventsMap (not exported by its package entry point). */
@@ -21,6 +22,8 @@ declare module 'socket.io' {
     event: EventMethod<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
     /** Declares an event the server emits on the main namespace, with its payload's schema (checked with `events.validateEmits`). */
     serverEvent: ServerEventMethod
+    /** The AsyncAPI 3.0 document of every namespace's routes, server events, handshake and errors (a new object each call). */
+    asyncapi: () => AsyncApiDocument
   }
   interface Namespace<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
     /** Adds an event route to this namespace: a schema-checked payload, hooks, a handler whose value is the ack. */

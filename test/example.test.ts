@@ -1,7 +1,8 @@
 import t from 'tap'
 import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
-import { build } from '../example-app/app.js'
-import { HISTORY, memoryHistory } from '../example-app/chat.js'
+import { Parser } from '@asyncapi/parser'
+import { build, Query } from '../example-app/app.js'
+import { ChatMessage, HISTORY, memoryHistory, Message, Sent } from '../example-app/chat.js'
 import { call, next, type MaybeError } from './helpers.js'
 
 t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
@@ -91,6 +92,26 @@ t.test('example app: login page, counter over Socket.IO, logout', async (t) => {
     t.match(style.headers.get('content-type'), /^text\/css/)
     t.equal((await fetch(url + '/static/../app.js')).status, 404)
     t.equal((await fetch(url + '/static/app.js')).status, 404)
+  })
+
+  t.test('the app serves the AsyncAPI document of its events, valid, with their schemas', async (t) => {
+    const response = await fetch(url + '/asyncapi.json')
+    t.match(response.headers.get('content-type'), /^application\/json/)
+    const doc = await response.json()
+    const { diagnostics } = await new Parser().parse(doc)
+    t.same(diagnostics.filter((d) => d.severity <= 1).map((d) => d.message), [], 'no errors, no warnings')
+    t.equal(doc.info.title, 'Example chat')
+    const json = (schema: unknown) => JSON.parse(JSON.stringify(schema))
+    const { messages } = doc.channels.main
+    t.same(messages.chat_send.payload, json(Message))
+    t.same(messages['chat_send.ack'].payload, json(Sent))
+    t.same(messages['chat_message'].payload, json(ChatMessage))
+    t.same(Object.values(doc.operations).map((o: any) => `${o.action} ${o.messages[0].$ref.split('/').pop()}`), [
+      'receive handshake', 'receive chat_send', 'receive counter_increment',
+      'send counter', 'send chat_history', 'send chat_message', 'send presence', 'send eventError', 'send sessionError'
+    ])
+    t.match(doc.components.securitySchemes.sessionCookie, { in: 'cookie', name: 'sessionId', description: /required/ })
+    t.same(doc.channels.main.bindings.ws.query, json(Query))
   })
 
   t.test('pages run only their own scripts', async (t) => {

@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import type { Server, Socket } from 'socket.io'
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client'
 import { Type, type Static } from 'typebox'
-import socketSession, { EventError, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData, type KeyGenerator, type ServerEvents as DeclaredServerEvents } from '../plugin/index.js'
+import socketSession, { EventError, type AsyncApiDocument, type ClientEvents, type EventErrorMessage, type EventErrorReply, type EventRoute, type HandshakeData, type KeyGenerator, type ServerEvents as DeclaredServerEvents } from '../plugin/index.js'
 import type { Equal, Expect } from './type-checks.js'
 
 const Chat = Type.Object({ room: Type.String(), text: Type.String() })
@@ -38,6 +38,21 @@ export async function server () {
   app.io.event('no-payload', (_socket, payload) => payload.length)
   // @ts-expect-error options are checked
   app.io.event('typo', { prehandler: [] }, () => 1)
+
+  // Descriptions for the AsyncAPI document: in the options, or in `schema` as in a Fastify route.
+  app.io.event('described', { summary: 'S', description: 'D', tags: ['a', { name: 'b', description: 'B' }], deprecated: true }, () => 1)
+  app.io.event('fastify-style', { schema: { payload: Type.String(), summary: 'S', tags: ['a'] } }, (_socket, payload) => payload.length)
+  app.io.serverEvent('news', { schema: Type.String(), summary: 'S', deprecated: false })
+  // @ts-expect-error tags are strings or { name }
+  app.io.event('bad-tags', { tags: [1] }, () => 1)
+  // @ts-expect-error deprecated is a boolean
+  app.io.serverEvent('bad-deprecated', { deprecated: 'yes' })
+  const document = app.io.asyncapi()
+  const documentChecks: [Expect<Equal<typeof document, AsyncApiDocument>>, Expect<Equal<typeof document.info.title, string>>] = [true, true]
+  void documentChecks
+  await Fastify().register(socketSession, { asyncapi: { info: { title: 'Chat', version: '1.0.0' }, servers: { prod: { host: 'example.com', protocol: 'wss' } }, path: '/asyncapi.json' } })
+  // @ts-expect-error info needs a version
+  await Fastify().register(socketSession, { asyncapi: { info: { title: 'Chat' } } })
 
   // The Server's SocketData reaches the handler's socket.
   const typed = app.io as unknown as Server<{}, {}, {}, HandshakeData<typeof Auth>>

@@ -58,6 +58,7 @@ t.test('a Socket.IO without a member the plugin relies on is refused at registra
     ['a server of another copy of socket.io', (io) => { Object.defineProperty(io, 'sockets', { value: {} }) }, /another copy of socket\.io/],
     ['an _nsps without the main namespace', (io) => { Reflect.set(io, '_nsps', new Map()) }, /Server#_nsps is missing/],
     ['no parentNsps', (io) => { Reflect.deleteProperty(io, 'parentNsps') }, /Server#parentNsps is missing/],
+    ['no parentNamespacesFromRegExp', (io) => { Reflect.deleteProperty(io, 'parentNamespacesFromRegExp') }, /Server#parentNamespacesFromRegExp is missing/],
     ['no engine clients', (io) => { Reflect.set(io.engine, 'clients', null) }, /the engine's clients are missing/],
     ['an engine that keeps no _query', (io) => { Reflect.set(io.engine, 'prepare', function prepare () {}) }, /does not parse the query into _query/]
   ]

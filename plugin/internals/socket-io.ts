@@ -32,6 +32,8 @@ export interface SocketIoHooks {
    * Without it, emits and broadcasts are not watched at all.
    */
   outgoing?: (nsp: Namespace, event: unknown, args: unknown[]) => void
+  /** `io.asyncapi()`: the document of the routes. */
+  document: () => unknown
   /** The plugin's own connection listener: runs first for every new socket, itself not wrapped. */
   connected: (socket: Socket) => void
 }
@@ -134,9 +136,10 @@ function missing (io: Server): string | undefined {
   }
   if (!/super\.emitUntyped\b/.test(String(socketProto.dispatch))) return 'Socket#dispatch does not hand events to emitUntyped'
   if (Object.hasOwn(namespaceProto, 'event') && namespaceProto.event !== patches[2][1].event) return 'Namespace already has an event method'
-  const server = io as unknown as { _nsps?: unknown, parentNsps?: unknown }
+  const server = io as unknown as { _nsps?: unknown, parentNsps?: unknown, parentNamespacesFromRegExp?: unknown }
   if (!(server._nsps instanceof Map) || server._nsps.get('/') !== io.sockets) return 'Server#_nsps is missing'
   if (!(server.parentNsps instanceof Map)) return 'Server#parentNsps is missing'
+  if (!(server.parentNamespacesFromRegExp instanceof Map)) return 'Server#parentNamespacesFromRegExp is missing'
   const engine = io.engine as unknown as { clients?: unknown, prepare?: unknown }
   if (typeof engine.clients !== 'object' || engine.clients === null) return 'the engine\'s clients are missing'
   if (!/\._query\b/.test(String(engine.prepare))) return 'the engine does not parse the query into _query'
@@ -224,6 +227,7 @@ export function attachSocketIo (io: Server, hooks: SocketIoHooks, onNamespace: (
   io.serverEvent = function (this: Server, ...args: unknown[]) {
     return hooks.serverEvent(this.sockets, args)
   } as Server['serverEvent']
+  io.asyncapi = hooks.document as Server['asyncapi']
   const install = (nsp: Namespace): void => {
     wrapNamespace(nsp, hooks)
     if (hooks.outgoing !== undefined) watchBroadcasts(nsp, hooks.outgoing)
@@ -242,6 +246,7 @@ export function attachSocketIo (io: Server, hooks: SocketIoHooks, onNamespace: (
     }
     delete (io as Partial<Server>).event
     delete (io as Partial<Server>).serverEvent
+    delete (io as Partial<Server>).asyncapi
     servers.delete(io)
     if (--attached === 0) {
       for (const [proto, name, descriptor] of saved.splice(0)) {
@@ -264,6 +269,14 @@ export function parentOf (nsp: Namespace): Namespace | undefined {
   const parents = (nsp.server as unknown as { parentNsps: Map<unknown, Namespace & { children?: Set<Namespace> }> }).parentNsps
   for (const parent of parents.values()) if (parent.children?.has(nsp) === true) return parent
   return undefined
+}
+
+/** For a dynamic namespace (`io.of(/regex/)`, `io.of(fn)`): its regular expression as text, '' for a function; else undefined. */
+export function dynamicPattern (nsp: Namespace): string | undefined {
+  const server = nsp.server as unknown as { parentNsps: Map<unknown, Namespace>, parentNamespacesFromRegExp: Map<RegExp, Namespace> }
+  if (![...server.parentNsps.values()].includes(nsp)) return undefined
+  for (const [regex, parent] of server.parentNamespacesFromRegExp) if (parent === nsp) return String(regex)
+  return ''
 }
 
 /** An Engine.IO request's query, as Engine.IO parsed it before its middlewares run (and decides with: `sid`, `j`). */

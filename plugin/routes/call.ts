@@ -5,7 +5,7 @@ import { limitKey } from './limit-key.js'
 import { BACKLOG, notify, sendAck, whenSaved } from '../session/after-save.js'
 import { MAX_WAITING, type LiveSession } from '../session/live-session.js'
 import { isThenable } from '../thenable.js'
-import type { Route, Routing } from './table.js'
+import type { Route, Routing } from './compile.js'
 import { issuesOf } from '../schemas.js'
 import { begin, channels, type EventTrace, type Trace } from '../tracing.js'
 

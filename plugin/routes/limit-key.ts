@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io'
 import type { LiveSession } from '../session/live-session.js'
-import type { Route } from './table.js'
+import type { Route } from './compile.js'
 
 // ---- Whose buckets an event takes from ----
 

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox'
 import type { Socket } from 'socket.io'
 import type { EventErrorReply } from '../client-errors.js'
+import type { EventDocs } from './docs.js'
 import type { RateLimit } from './rate-limit.js'
 
 // ---- What an event route is made of, as types ----
@@ -26,9 +27,12 @@ export type OnErrorHook<S = Socket> = (socket: S, error: unknown, event: string,
 /** One hook or several, run in order. */
 export type Hooks<H> = H | H[]
 
-/** The options of one event route. */
-export interface EventRouteOptions<S = Socket, P extends TSchema | undefined = TSchema | undefined, A extends TSchema | undefined = TSchema | undefined> {
-  schema?: {
+/**
+ * The options of one event route. `summary`, `description`, `tags` and `deprecated` describe it in the AsyncAPI
+ * document; they may also sit in `schema`, as in a Fastify route.
+ */
+export interface EventRouteOptions<S = Socket, P extends TSchema | undefined = TSchema | undefined, A extends TSchema | undefined = TSchema | undefined> extends EventDocs {
+  schema?: EventDocs & {
     /** The payload's schema (the one argument before the ack); without one, the event takes no payload. */
     payload?: P
     /** The schema of what the handler returns, checked before it is sent (see the `validateAck` option). */
@@ -91,8 +95,11 @@ export interface ServerEventRoute<Event extends string = string, Payload = unkno
   readonly [kServerTypes]?: { payload: Payload }
 }
 
-/** The options of a server event: the schema of its one payload argument (none: the event has no payload). */
-export interface ServerEventOptions<P extends TSchema | undefined = TSchema | undefined> {
+/**
+ * The options of a server event: the schema of its one payload argument (none: the event has no payload), and
+ * what describes it in the AsyncAPI document.
+ */
+export interface ServerEventOptions<P extends TSchema | undefined = TSchema | undefined> extends EventDocs {
   schema?: P
 }
 

@@ -31,7 +31,7 @@ function connectionListener (fn: Listener): Listener {
  * route, or its listeners then a save; reserved events (`disconnect`) run their listeners with autosave, and a
  * `disconnect` unbinds the socket from its live session; catch-all and connection listeners save too.
  */
-export function dispatchHooks (registry: LiveSessions, routes: RouteTable, connected: (socket: Socket) => void): SocketIoHooks {
+export function dispatchHooks (registry: LiveSessions, routes: RouteTable, connected: (socket: Socket) => void, document: () => unknown): SocketIoHooks {
   /** An event from the client: its route, or its listeners with autosave, once the session is current. */
   function incoming (socket: SessionSocket, event: unknown, args: unknown[]): boolean {
     const live = socket[kSession]
@@ -85,6 +85,7 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
     serverEvent: (nsp, args) => routes.declare(nsp, args),
     // Emits are watched only when they are checked (events.validateEmits, off in production).
     ...(routes.routing.events.validateEmits ? { outgoing: (nsp: Namespace, event: unknown, args: unknown[]) => { routes.checkEmit(nsp, event, args) } } : {}),
+    document,
     connected
   }
 }

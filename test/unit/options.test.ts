@@ -27,7 +27,8 @@ t.test('defaults', async (t) => {
     touchAfter: 60_000,
     checkInterval: 1000,
     revalidateInterval: 30_000,
-    storeTimeout: 5000
+    storeTimeout: 5000,
+    asyncapi: { info: { title: 'Socket.IO API', version: '1.0.0' }, servers: {}, path: undefined }
   })
   t.equal(await allowedOrigins('https://app.example.com', socket), false, 'no origin allowed besides the own')
   const defaults = { preHandler: [], onError: [], rateLimit: undefined, keyGenerator: undefined, unknownEvent: 'ignore', errorEvent: 'error', validateAck: true, validateEmits: true }
