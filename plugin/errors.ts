@@ -100,6 +100,13 @@ export const FST_SIO_SESSION_TIMEOUT = createError(
   503
 )
 
+/** Another node held the lease of a session live on several nodes for longer than `storeTimeout`. */
+export const FST_SIO_SESSION_LEASE_BUSY = createError(
+  'FST_SIO_SESSION_LEASE_BUSY',
+  'fastify-socket.io-session: another node held the session\'s lease for more than %d ms',
+  503
+)
+
 /** A stored session holds a value that is not JSON. */
 export const FST_SIO_SESSION_CORRUPT = createError(
   'FST_SIO_SESSION_CORRUPT',

@@ -41,7 +41,10 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
   touchAfter?: number
   /** How often (ms) live sessions are checked for expiry: a socket is ended at most this late. @default 1000 */
   checkInterval?: number
-  /** How often (ms) each live session is read again, spread over time, in case a message from another node was lost. @default 30000 */
+  /**
+   * How often (ms) each live session is read again, spread over time, in case a message from another node was lost
+   * (a safety net: with the Redis adapter, sessions are read again when its subscriber reconnects). @default 600000
+   */
   revalidateInterval?: number
   /** How long (ms) any call to the session store may take; a call that takes longer fails as a store error. @default 5000 */
   storeTimeout?: number
@@ -150,7 +153,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     rolling: flag(options, 'rolling', true),
     touchAfter: interval(options, 'touchAfter', 60_000),
     checkInterval: interval(options, 'checkInterval', 1000),
-    revalidateInterval: interval(options, 'revalidateInterval', 30_000),
+    revalidateInterval: interval(options, 'revalidateInterval', 600_000),
     storeTimeout: interval(options, 'storeTimeout', 5000),
     events: resolveEvents(options.events, bad),
     asyncapi: resolveAsyncApi(options.asyncapi, bad)

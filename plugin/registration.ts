@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Namespace, Server, Socket } from 'socket.io'
 import { asyncApiDocument } from './asyncapi/document.js'
@@ -41,8 +42,9 @@ export function createRegistration (fastify: FastifyInstance, input: unknown): v
   const store = timedStore(internals.store, options.storeTimeout)
   const peers = new Peers(io)
   const registry = new LiveSessions(peers.remote)
-  const lifecycle = new Lifecycle(peers, registry, { store, log, options }, options)
-  const shared: Context = { store, log, options, events: lifecycle }
+  const node = randomUUID()
+  const lifecycle = new Lifecycle(peers, registry, { store, log, options, node }, options)
+  const shared: Context = { store, log, options, events: lifecycle, node }
   const c: ConnectContext = {
     options,
     internals,

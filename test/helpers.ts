@@ -268,3 +268,15 @@ export function fakeClock (t: { teardown: (fn: () => unknown) => void }): FakeCl
     }
   }
 }
+
+/** Resolves when `app` hears a message of `kind` from another node (`changed`, `shared`, ...). */
+export async function hears (app: FastifyInstance, kind: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const listener = (heard: unknown): void => {
+      if (heard !== kind) return
+      app.io.off('fastify-socket.io-session', listener)
+      resolve()
+    }
+    app.io.on('fastify-socket.io-session', listener)
+  })
+}

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 type Tap = Test
 import type { FastifyInstance } from 'fastify'
 import { startRedis } from './redis-server.js'
-import { startApp, call, next, type AppOptions, type TestApp, sessionIdOf } from './helpers.js'
+import { startApp, call, hears, next, type AppOptions, type TestApp, sessionIdOf } from './helpers.js'
 
 // ---- Two nodes sharing Redis (sessions) and the Redis adapter (Socket.IO) ----
 
@@ -15,6 +15,11 @@ const routes = (app: FastifyInstance): void => {
     socket.on('get', (key: string, ack: (v: unknown) => void) => ack(s[key] ?? null))
     socket.on('inc', (ack: (v: unknown) => void) => { s.count = (s.count ?? 0) + 1; ack(s.count) })
     socket.on('logout', async (ack: (v: unknown) => void) => { await s.destroy(); ack('bye') })
+  })
+  app.io.event('inc-route', async (socket) => {
+    const s = socket.session as any
+    s.count = (s.count ?? 0) + 1
+    return s.count
   })
   app.post('/forget-cart', async (request) => {
     delete (request.session as any).cart
@@ -38,14 +43,16 @@ async function nodes (t: Tap, options: AppOptions = {}): Promise<[TestApp, TestA
 }
 
 /** Resolves when `node` hears from the other node that a session changed. */
-const told = async (node: TestApp) => await new Promise<void>((resolve) => {
-  const listener = (kind: string) => {
-    if (kind !== 'changed') return
-    node.app.io.off('fastify-socket.io-session', listener)
-    resolve()
+const told = async (node: TestApp) => await hears(node.app, 'changed')
+
+/** Polls `check` until it is true (at most 2 s). */
+async function waitFor (check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 10))
   }
-  node.app.io.on('fastify-socket.io-session', listener)
-})
+  return false
+}
 
 /** A client of `node` with this cookie, connected. */
 const on = async (node: TestApp, cookie: string) => await node.connected({ extraHeaders: { cookie } })
@@ -80,6 +87,46 @@ t.test('two tabs of one session on two nodes: increments taking turns are exact'
     await heard
   }
   t.equal((await a.http('GET', '/session', cookie)).count, 20, 'HTTP sees the total')
+})
+
+/** Resolves when `node` hears that another node holds a session it holds too. */
+const sharedOn = async (node: TestApp) => await hears(node.app, 'shared')
+
+for (const [name, event] of [['listeners', 'inc'], ['a route', 'inc-route']]) {
+  t.test(`two tabs of one session on two nodes, 50 concurrent increments each (${name}): exactly 100, in the store and in the acks`, async (t) => {
+    const [a, b] = await nodes(t)
+    const cookie = await a.login()
+    const tabA = await on(a, cookie)
+    const shared = sharedOn(a)
+    const tabB = await on(b, cookie)
+    await shared
+    const acks = await Promise.all([
+      ...Array.from({ length: 50 }, async () => await call<number>(tabA, event)),
+      ...Array.from({ length: 50 }, async () => await call<number>(tabB, event))
+    ])
+    t.same([...acks].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i + 1), 'every ack a different count, 1 to 100')
+    t.equal((await a.http('GET', '/session', cookie)).count, 100, 'the store holds 100')
+    t.equal(await call(tabA, 'get', 'count'), 100, 'A sees 100')
+    t.equal(await call(tabB, 'get', 'count'), 100, 'B sees 100')
+  })
+}
+
+t.test('a session held on one node of two pays nothing per event for the lease: one command when it becomes live, one when it is no longer', async (t) => {
+  const [a] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 60_000 } })
+  const cookie = await a.login()
+  await redis.resetCommands()
+  const socket = await on(a, cookie)
+  t.ok(await waitFor(async () => (await redis.commands()).evalsha === 1), 'counting this node among the holders')
+  t.same(await redis.commands(), { hgetall: 1, evalsha: 1 }, 'the handshake\'s read, and that')
+  await redis.resetCommands()
+  for (let i = 1; i <= 10; i++) t.equal(await call(socket, 'inc'), i)
+  // The first save adds a key: a check that the session was there follows it (SETTLE), as on one node.
+  t.same(await redis.commands(), { hset: 10, publish: 10, evalsha: 1 }, 'a save per changing event (and the message to the other node), as before')
+  await redis.resetCommands()
+  const left = new Promise((resolve) => a.app.io.of('/').sockets.values().next().value?.once('disconnect', resolve))
+  socket.disconnect()
+  await left
+  await t.resolveMatch(waitFor(async () => (await redis.commands()).evalsha === 1), true, 'the node leaves the holders')
 })
 
 t.test('logout on node A ends the sockets of the session on A and B within 200 ms', async (t) => {
@@ -148,11 +195,13 @@ t.test('a lost message: revalidation ends a socket whose session is gone', async
   t.ok(Date.now() - start < 1000, `ended within ${Date.now() - start} ms`)
 })
 
-t.test('commands on two nodes: per changing event, a save and a PUBLISH on A, and a read on B, which holds the session too', async (t) => {
+t.test('commands on two nodes for a session held on both: each event takes the lease (two scripts); a changing one saves and tells the other node, which reads it again', async (t) => {
   const [a, b] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 60_000 } })
   const cookie = await a.login()
   const socket = await on(a, cookie)
+  const shared = sharedOn(a)
   const tab = await on(b, cookie)
+  await shared
   const first = told(b)
   t.equal(await call(socket, 'inc'), 1)
   await first
@@ -162,16 +211,18 @@ t.test('commands on two nodes: per changing event, a save and a PUBLISH on A, an
     const heard = told(b)
     t.equal(await call(socket, 'inc'), i)
     await heard
-    t.equal(await call(tab, 'get', 'count'), i, 'B\'s next event waited for the read')
+    t.equal(await call(tab, 'get', 'count'), i, 'B\'s next event sees the count')
   }
   const counts = await redis.commands()
+  t.comment(`commands for 10 changing events on A, each followed by a read-only event on B: ${JSON.stringify(counts)}`)
   t.equal(counts.publish, 10, 'a PUBLISH per save')
-  t.equal(counts.hset, 10, 'a save per event on A')
-  t.ok(counts.hgetall >= 10 && counts.hgetall <= 20, `a read (or two) on B: ${counts.hgetall}`)
-  t.same(Object.keys(counts).sort(), ['hgetall', 'hset', 'publish'])
+  t.equal(counts.hset, 10, 'a save per changing event on A')
+  t.ok(counts.evalsha >= 40, `the lease taken and given back for each of the 20 events (a busy lease is tried again): ${counts.evalsha}`)
+  t.ok(counts.hgetall >= 0 && counts.hgetall <= 20, `B reads it again after a message (its lease reads it too): ${counts.hgetall}`)
+  t.same(Object.keys(counts).filter((name) => !['hgetall', 'hset', 'publish', 'evalsha'].includes(name)), [])
   await redis.resetCommands()
   for (let i = 0; i < 10; i++) await call(socket, 'get', 'count')
-  t.same(await redis.commands(), {}, 'none for read-only events')
+  t.same(await redis.commands(), { evalsha: 20 }, 'a read-only event takes the lease and gives it back')
 })
 
 t.test('expiry: an idle session\'s sockets on both nodes are ended at expiry', async (t) => {

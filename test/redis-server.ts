@@ -25,7 +25,7 @@ export interface RedisServer {
   resetCommands: () => Promise<void>
 }
 
-async function freePort (): Promise<number> {
+export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -36,9 +36,9 @@ async function freePort (): Promise<number> {
   })
 }
 
-async function launch (port: number, dir: string): Promise<ChildProcess> {
+export async function launch (port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
   // Every write is on disk before Redis answers, so a killed server comes back with the same data.
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
     let output = ''
     child.once('error', reject)

@@ -15,6 +15,9 @@ export interface LifecycleTimes {
   revalidateInterval: number
 }
 
+/** How often (ms) the nodes are counted again, at most. */
+const COUNT_INTERVAL = 30_000
+
 /** A read in progress, and whether another one is wanted after it. */
 interface Checking { again: boolean, run: Promise<void> }
 
@@ -24,7 +27,7 @@ interface Checking { again: boolean, run: Promise<void> }
  */
 export class Lifecycle {
   private timer: NodeJS.Timeout | undefined
-  private lastRevalidation = Date.now()
+  private lastCount = Date.now()
   /** Where the revalidation round is, and how many reads it owes (fractions carry over between ticks). */
   private cursor: Iterator<LiveSession> | undefined
   private share = 0
@@ -36,13 +39,36 @@ export class Lifecycle {
   constructor (
     private readonly peers: Peers,
     private readonly live: LiveSessions,
-    private readonly ctx: Pick<Context, 'store' | 'log' | 'options'>,
+    private readonly ctx: Pick<Context, 'store' | 'log' | 'options' | 'node'>,
     private readonly times: LifecycleTimes
-  ) {}
+  ) {
+    const { shared } = ctx.store
+    if (peers.remote && shared !== undefined) live.watch = this.holders(shared)
+  }
+
+  /**
+   * Counts this node among the holders of each session live here (one command when it becomes live, one when it
+   * no longer is). A session held elsewhere too is shared: its events run under a lease, and the other holders
+   * are told, so that theirs do too.
+   */
+  private holders (shared: NonNullable<Context['store']['shared']>): NonNullable<LiveSessions['watch']> {
+    const warn = (err: unknown): void => { this.ctx.log.warn({ err }, 'fastify-socket.io-session: could not count the nodes that hold a session') }
+    return {
+      held: (live) => {
+        const id = live.id as string
+        live.joining = shared.join(id, this.ctx.node).then((holders) => {
+          if (holders < 2 || live.shared) return
+          live.shared = true
+          this.peers.publish('shared', id)
+        }, warn).finally(() => { live.joining = undefined })
+      },
+      released: (live) => { void shared.leave(live.id as string, this.ctx.node).catch(warn) }
+    }
+  }
 
   /** Starts listening to other nodes, and the timer (which never keeps the process alive). */
   start (): void {
-    this.peers.start(this.onPeer)
+    this.peers.start(this.onPeer, () => { for (const live of this.live.values()) this.verify(live, 'revalidation') })
     this.timer = setInterval(() => this.tick(), this.times.checkInterval)
     this.timer.unref()
   }
@@ -161,8 +187,9 @@ export class Lifecycle {
    */
   private tick (): void {
     const now = Date.now()
-    if (now - this.lastRevalidation >= this.times.revalidateInterval) {
-      this.lastRevalidation = now
+    // The nodes are counted again every 30 s (or revalidateInterval, if shorter): a node whose hello was lost is found.
+    if (now - this.lastCount >= Math.min(COUNT_INTERVAL, this.times.revalidateInterval)) {
+      this.lastCount = now
       void this.peers.countNodes()
     }
     for (const live of this.live.values()) {
@@ -187,6 +214,8 @@ export class Lifecycle {
   private readonly onPeer = (kind: unknown, key: unknown): void => {
     const live = typeof key === 'string' ? this.live.byName(key) : undefined
     if (live === undefined) return
+    // Another node holds it too: from now on its events here run under the lease.
+    if (kind === 'shared') live.shared = true
     if (kind === 'changed') this.verify(live, 'changed')
     else if (kind === 'gone') this.end(live, false)
   }

@@ -4,6 +4,12 @@ import { sessionKey } from '../session/registry.js'
 
 // ---- Messages between nodes, as Socket.IO server-side events over the adapter ----
 
+/** An event emitter, as far as the adapter's Redis clients are watched. */
+interface Emitter { on: (event: string, fn: () => void) => unknown, off: (event: string, fn: () => void) => unknown }
+
+/** Whether a Redis client is connected: ioredis (plain or Cluster) says `status`, node-redis `isReady`. */
+const isReady = (client: object): boolean => (client as { status?: unknown }).status === 'ready' || (client as { isReady?: unknown }).isReady === true
+
 /** The server-side event that carries the plugin's messages between nodes. */
 export const PEER_EVENT = 'fastify-socket.io-session'
 
@@ -21,23 +27,93 @@ export class Peers {
     this.remote = carriesMessages(io.of('/').adapter)
   }
 
-  /** Listens to the other nodes, counts them, then says hello (a node that starts later is heard of at once). */
-  start (onMessage: (kind: unknown, key: unknown) => void): void {
+  /**
+   * Listens to the other nodes, counts them, then says hello (a node that starts later is heard of at once).
+   * `onResync` runs when messages may have been lost: the adapter's subscriber connected again, or another node
+   * could not send one.
+   */
+  start (onMessage: (kind: unknown, key: unknown) => void, onResync: () => void): void {
     this.onMessage = onMessage
+    this.onResync = onResync
     this.io.on(PEER_EVENT, this.receive)
-    // Counting waits for the adapter's client to be ready; then the others hear of this node.
-    void this.countNodes().then(() => this.publish('hello'))
+    const { subClient, pubClient } = this.clients()
+    // A subscriber that is not connected yet: its first 'ready' is its first connection, not a return.
+    this.firstConnection = subClient !== undefined && !isReady(subClient)
+    subClient?.on('ready', this.subscribed)
+    pubClient?.on('ready', this.connected)
+    // Counting waits for the adapter's client to be ready; then the others hear of this node. An adapter that takes
+    // long to count (the sharded one on an ioredis Cluster) holds the hello back one second at most.
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000) })
+    void Promise.race([this.countNodes(), late]).then(() => {
+      clearTimeout(timer)
+      this.greet()
+    })
   }
 
   stop (): void {
+    this.stopped = true
+    clearTimeout(this.greeting)
     this.io.off(PEER_EVENT, this.receive)
+    const { subClient, pubClient } = this.clients()
+    subClient?.off('ready', this.subscribed)
+    pubClient?.off('ready', this.connected)
   }
+
+  private onResync!: () => void
+  private firstConnection = false
+  /** A message could not be sent while the adapter's publishing client was away. */
+  private dropped = false
+
+  /** The adapter's Redis clients, when it has them (`@socket.io/redis-adapter`, plain and sharded). */
+  private clients (): { subClient?: Emitter, pubClient?: Emitter } {
+    return this.io.of('/').adapter as { subClient?: Emitter, pubClient?: Emitter }
+  }
+
+  /**
+   * The subscriber is connected (again): what was published while it was away never reached this node, so its live
+   * sessions are read again (a moment later, once the client subscribed again).
+   */
+  private readonly subscribed = (): void => {
+    if (this.firstConnection) {
+      this.firstConnection = false
+      return
+    }
+    setTimeout(() => { if (!this.stopped) this.onResync() }, 100).unref()
+  }
+
+  /** The publishing client is back: if a message could not be sent meanwhile, every node reads its sessions again. */
+  private readonly connected = (): void => {
+    if (!this.dropped) return
+    this.dropped = false
+    this.publish('revalidate')
+  }
+
+  private stopped = false
+  private greeting: NodeJS.Timeout | undefined
+
+  /** Says hello once the adapter's client is connected (trying again every 50 ms until then), and a second later. */
+  private readonly greet = (): void => {
+    if (!this.remote || this.stopped) return
+    const ready = adapterReady(this.io.of('/').adapter)
+    if (ready) this.publish('hello')
+    // Once more a second later: a node that started at the same time may not have been subscribed yet.
+    if (ready && this.greeted++ > 0) return
+    this.greeting = setTimeout(this.greet, ready ? 1000 : 50)
+    this.greeting.unref()
+  }
+
+  private greeted = 0
 
   /** Sends a message about session `id`, when there may be other nodes and the adapter is connected. */
   publish (kind: string, id?: string): void {
     if (!this.remote) return
-    // A publish on a disconnected client would reject where nobody listens; revalidation covers the loss.
-    if (!adapterReady(this.io.of('/').adapter)) return
+    // A publish on a disconnected client would reject where nobody listens: the others are asked to read their
+    // sessions again once it is back.
+    if (!adapterReady(this.io.of('/').adapter)) {
+      this.dropped = true
+      return
+    }
     this.io.serverSideEmit(PEER_EVENT, kind, id === undefined ? undefined : sessionKey(id))
   }
 
@@ -52,6 +128,7 @@ export class Peers {
   private readonly receive = (kind: unknown, key: unknown): void => {
     this.multi = true
     if (kind === 'hello') return this.publish('here')
+    if (kind === 'revalidate') return this.onResync()
     this.onMessage(kind, key)
   }
 }

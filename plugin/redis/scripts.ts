@@ -57,3 +57,36 @@ if redis.call('HEXISTS', KEYS[1], 'cookie') == 1 then return 1 end
 redis.call('DEL', KEYS[1])
 return 2
 `)
+
+// ---- Sessions live on several nodes (keys `{<session key>}:nodes` and `:lease`, in the session key's slot) ----
+
+/** Counts a node among those that hold a session live: KEYS nodes; ARGV node, ttl. Returns how many do. */
+export const JOIN = script(`
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('SCARD', KEYS[1])
+`)
+
+/** A node no longer holds a session live: KEYS nodes; ARGV node. */
+export const LEAVE = script(`
+return redis.call('SREM', KEYS[1], ARGV[1])
+`)
+
+/**
+ * Takes a session's lease unless another holder has it, and reads the session: KEYS session, lease; ARGV token, ms.
+ * Returns the session's hash as field, value, ...; 0 when the session is gone (no lease is kept); 1 when busy.
+ */
+export const ACQUIRE = script(`
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' or redis.call('HEXISTS', KEYS[1], 'cookie') == 0 then
+  redis.call('DEL', KEYS[2])
+  return 0
+end
+return redis.call('HGETALL', KEYS[1])
+`)
+
+/** Gives a lease back if the token still holds it: KEYS lease; ARGV token. */
+export const RELEASE = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)

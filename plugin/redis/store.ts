@@ -1,7 +1,8 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
 import { Batch, type Command, type RedisPipeline } from './batch.js'
-import { DESTROY, MERGE, SET, SETTLE, type Script } from './scripts.js'
+import { ACQUIRE, DESTROY, JOIN, LEAVE, MERGE, RELEASE, SET, SETTLE, type Script } from './scripts.js'
+import { kShared, type SharedSessions } from '../session/lease.js'
 import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from '../session/store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
@@ -27,7 +28,10 @@ export interface NodeRedisClient {
 
 /** Options of the Redis session store. */
 export interface RedisStoreOptions {
-  /** The Redis client: ioredis (usually `fastify.redis` from @fastify/redis) or node-redis (`createClient()` of `redis`). */
+  /**
+   * The Redis client: ioredis (usually `fastify.redis` from @fastify/redis, or an ioredis `Cluster`) or node-redis
+   * (`createClient()` of `redis`).
+   */
   client: RedisClient | NodeRedisClient
   /** Prefix of every session key. @default 'sess:' */
   prefix?: string
@@ -38,6 +42,9 @@ export interface RedisStoreOptions {
   /** Longest time in ms a destroyed session's tombstone stays, refusing late saves. @default 3600000 (an hour) */
   tombstoneTtl?: number
 }
+
+/** How long (ms) a session's list of nodes lasts after the last node joined (a node that stops without leaving stays that long). */
+const NODES_TTL = 86_400_000
 
 /** What the merge script answers. */
 const merged: Record<number, MergeResult> = { 0: 'gone', 1: 'saved', 2: 'absent' }
@@ -109,6 +116,11 @@ export class RedisStore implements SessionStore {
       this.eval = commands.eval
     } else if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function' || typeof client.hset !== 'function') {
       throw new FST_SIO_SESSION_BAD_OPTION('RedisStore needs { client }, an ioredis client such as fastify.redis from @fastify/redis, or a node-redis client')
+    } else if ((client as { isCluster?: unknown }).isCluster === true) {
+      // A Redis Cluster pipeline takes the keys of one slot only: each command goes by itself, to its slot's node.
+      const cluster = client as unknown as Record<Command, (...args: Array<string | number>) => Promise<unknown>>
+      this.send = (command, ...args) => cluster[command](...args)
+      this.eval = client.eval.bind(client)
     } else {
       const batch = new Batch(client as never)
       this.send = batch.send.bind(batch)
@@ -157,6 +169,26 @@ export class RedisStore implements SessionStore {
   }
 
   /**
+   * Sessions live on several nodes: which nodes hold one, and its lease. Their keys are `{<session key>}:nodes` and
+   * `{<session key>}:lease`, whose hash tag puts them in the session key's slot on a Redis Cluster.
+   */
+  [kShared]: SharedSessions = {
+    join: async (id, node) => await this.run(JOIN, [this.tagged(id, 'nodes')], node, NODES_TTL) as number,
+    leave: async (id, node) => { await this.run(LEAVE, [this.tagged(id, 'nodes')], node) },
+    acquire: async (id, token, ms) => {
+      const reply = await this.run(ACQUIRE, [this.prefix + id, this.tagged(id, 'lease')], token, ms)
+      if (reply === 1) return 'busy'
+      return reply === 0 ? null : parse(hashOf(reply)) as Record<string, unknown>
+    },
+    release: async (id, token) => { await this.run(RELEASE, [this.tagged(id, 'lease')], token) }
+  }
+
+  /** A key of session `id` besides its own, in the same Redis Cluster slot. */
+  private tagged (id: string, name: string): string {
+    return `{${this.prefix}${id}}:${name}`
+  }
+
+  /**
    * The common save, keys written and none removed, the lifetime unchanged: a plain HSET, the cheapest write Redis
    * has. A tombstone refuses it (WRONGTYPE). When every field was new, the session may have been missing: then
    * HSET made a hash of these fields alone, without a cookie, which reads as no session and is removed at once.
@@ -175,12 +207,15 @@ export class RedisStore implements SessionStore {
     return merged[await this.run(SETTLE, id) as number]
   }
 
-  /** Runs a script on the session's key (EVALSHA, and EVAL once after Redis lost its script cache), with the timeout. */
-  private async run (s: Script, id: string, ...args: Array<string | number>): Promise<unknown> {
-    const key = this.prefix + id
-    return await this.timed(this.send('evalsha', s.sha, 1, key, ...args).catch((err: Error) => {
+  /**
+   * Runs a script on the session's key, or on `keys` (EVALSHA, and EVAL once after Redis lost its script cache),
+   * with the timeout.
+   */
+  private async run (s: Script, id: string | string[], ...args: Array<string | number>): Promise<unknown> {
+    const keys = typeof id === 'string' ? [this.prefix + id] : id
+    return await this.timed(this.send('evalsha', s.sha, keys.length, ...keys, ...args).catch((err: Error) => {
       if (!isReply(err, 'NOSCRIPT')) throw err
-      return this.eval(s.source, 1, key, ...args)
+      return this.eval(s.source, keys.length, ...keys, ...args)
     }))
   }
 

@@ -23,12 +23,14 @@ class RouteCall {
   private hook = 0
   /** Set while something subscribes to `fastify-socket.io-session:event`. */
   trace: Trace<EventTrace> | undefined
+  /** Called once the reply went out (a shared session's lease waits for it). */
+  onEnd: (() => void) | undefined
 
   constructor (readonly socket: Socket, readonly live: LiveSession, readonly route: Route, readonly ack: Ack | undefined) {}
 
-  /** Answers at once, without running: too many events of this session wait for the store. */
-  backlogged (): void {
-    void this.fail(new FST_SIO_SESSION_BACKLOG(MAX_WAITING), new EventError('SESSION_SAVE_FAILED'), true)
+  /** Answers at once, without running: too many events of this session wait for the store, or its lease failed. */
+  backlogged (err: Error = new FST_SIO_SESSION_BACKLOG(MAX_WAITING)): void {
+    void this.fail(err, new EventError('SESSION_SAVE_FAILED'), true)
   }
 
   /** Checks the rate limits and the payload, then runs the hooks and the handler. */
@@ -114,9 +116,10 @@ class RouteCall {
     this.trace?.settled({ outcome: error ? (reply[0] as { error: { code: string } }).error.code : 'ok' })
     if (this.ack === undefined) {
       if (error) sendError(this.socket, this.route.routing.events.errorEvent, this.route.name, reply[0])
-      return
+      return this.onEnd?.()
     }
     if (!sendAck(this.live, this.route.name, this.ack, reply)) this.ack(new EventError('HANDLER_ERROR').reply())
+    this.onEnd?.()
   }
 }
 
@@ -130,25 +133,26 @@ function ackOf (args: unknown[]): Ack | undefined {
 }
 
 /** Runs `what` on a call of `route`, traced on `fastify-socket.io-session:event` when something subscribes. */
-function traced (socket: Socket, live: LiveSession, route: Route, args: unknown[], what: (call: RouteCall) => void): void {
+function traced (socket: Socket, live: LiveSession, route: Route, args: unknown[], what: (call: RouteCall) => void, onEnd?: () => void): void {
   const call = new RouteCall(socket, live, route, ackOf(args))
+  call.onEnd = onEnd
   call.trace = begin(channels.event, () => ({ event: route.name, namespace: socket.nsp.name }))
   what(call)
   call.trace?.returned()
 }
 
-/** Runs a routed event of `socket` (bound to `live`). */
-export function runRoute (socket: Socket, live: LiveSession, route: Route, args: unknown[]): void {
-  traced(socket, live, route, args, (call) => call.start(args))
+/** Runs a routed event of `socket` (bound to `live`); `onEnd` is called once its reply went out. */
+export function runRoute (socket: Socket, live: LiveSession, route: Route, args: unknown[], onEnd?: () => void): void {
+  traced(socket, live, route, args, (call) => call.start(args), onEnd)
 }
 
 /**
  * An event not run because too many events of its session wait for the store: a route answers
  * `SESSION_SAVE_FAILED`; listeners' sockets get the error event (their acks stay unsent: nothing ran).
  */
-export function backlogged (socket: Socket, live: LiveSession, route: Route | undefined, args: unknown[]): void {
+export function backlogged (socket: Socket, live: LiveSession, route: Route | undefined, args: unknown[], err?: Error): void {
   if (route === undefined) return notify(live, socket)
-  traced(socket, live, route, args, (call) => call.backlogged())
+  traced(socket, live, route, args, (call) => call.backlogged(err))
 }
 
 /** An event with no route and no listener: answered with `UNKNOWN_EVENT` when the `unknownEvent` option says so. */

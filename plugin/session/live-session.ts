@@ -5,6 +5,7 @@ import { mergeOver, storedTexts, type Changes, type Data } from './merge.js'
 import { Tracker } from './tracker.js'
 import { cookieExpired, type Store, type Stored } from './store.js'
 import { begin, channels } from '../tracing.js'
+import { Lease } from './lease.js'
 
 // ---- One live session per session id, saved through one queue ----
 
@@ -14,6 +15,7 @@ export interface LiveSessionOptions {
   errorEvent: string
   rolling: boolean
   touchAfter: number
+  storeTimeout: number
 }
 
 /** What every live session of one registration shares. */
@@ -24,6 +26,8 @@ export interface Context {
   options: LiveSessionOptions
   /** Told when this process wrote a session, and when it found it gone or destroyed it (its sockets are ended). */
   events: { saved: (live: LiveSession) => void, gone: (live: LiveSession) => void }
+  /** This node's name in the store's shared-session commands (a random id per registration). */
+  node: string
 }
 
 /** At most this many events of one session wait for its saves or reads; more are answered at once. */
@@ -49,10 +53,15 @@ export class LiveSession {
   refreshing: Promise<void> | undefined
   /** How many events wait for a save or a read of this session. */
   waiting = 0
+  /** Sockets on other nodes hold this session too: its events run under a lease (see lease.ts). */
+  shared = false
+  /** Set while this node is counted among the session's holders: the first events wait for it. */
+  joining: Promise<void> | undefined
   /** What handlers touched, and the session as they see it (`view`). */
   private readonly tracker: Tracker
   private running: Promise<Error | undefined> | undefined
   private pending: Promise<Error | undefined> | undefined
+  private leased: Lease | undefined
 
   constructor (readonly ctx: Context, readonly id: string | undefined, readonly data: Data) {
     // A store without a merge-save may hand out the objects it keeps (a memory store): they are copied when used.
@@ -62,6 +71,12 @@ export class LiveSession {
   /** The session as sockets and handlers see it: the data, with what they touch tracked. */
   get view (): Data {
     return this.tracker.view
+  }
+
+  /** The lease of a shared session (only when the store has shared-session commands). */
+  get lease (): Lease {
+    const { store, node, options, log } = this.ctx
+    return (this.leased ??= new Lease(this, store.shared as NonNullable<Context['store']['shared']>, node, options.storeTimeout, log))
   }
 
   /** Whether the data differs from what the store was last known to hold. */

@@ -13,6 +13,8 @@ export function sessionKey (id: string): string {
 export class LiveSessions {
   private readonly byId = new Map<string, LiveSession>()
   private readonly byKey = new Map<string, LiveSession>()
+  /** Told when a session with an id becomes live here, and when it no longer is (set by the lifecycle). */
+  watch: { held: (live: LiveSession) => void, released: (live: LiveSession) => void } | undefined
   /** `named`: other nodes may send messages about sessions, so they are findable by key too. */
   constructor (private readonly named: boolean) {}
 
@@ -41,6 +43,7 @@ export class LiveSessions {
     if (live.id !== undefined && !live.gone && this.byId.get(live.id) !== live) {
       this.byId.set(live.id, live)
       if (this.named) this.byKey.set(sessionKey(live.id), live)
+      this.watch?.held(live)
     }
     live.sockets.push(socket)
   }
@@ -50,6 +53,7 @@ export class LiveSessions {
     if (live.id === undefined || this.byId.get(live.id) !== live) return
     this.byId.delete(live.id)
     if (this.named) this.byKey.delete(sessionKey(live.id))
+    this.watch?.released(live)
   }
 
   /**

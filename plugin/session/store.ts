@@ -1,5 +1,6 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_STORE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
+import { kShared, type SharedSessions } from './lease.js'
 
 // ---- The session store as the plugin calls it: promises, each call bounded by a timeout ----
 
@@ -55,6 +56,8 @@ export interface Store {
   destroy: (id: string) => Promise<void>
   /** The store's atomic merge-save, when it has one (the Redis store). */
   merge: MergeSave | undefined
+  /** The store's commands for sessions live on several nodes, when it has them (the Redis store). */
+  shared: SharedSessions | undefined
   /** Runs a read-merge-write of session `id` after the ones before it (for stores without a merge-save). */
   exclusive: <T>(id: string, run: () => Promise<T>) => Promise<T>
 }
@@ -105,6 +108,7 @@ export function timedStore (store: SessionStore, timeout: number): Store {
     },
     set: async (id, data) => { await call(timeout, (done) => set.call(store, id, data as never, done)) },
     destroy: async (id) => { await call(timeout, (done) => destroy.call(store, id, done)) },
+    shared: (store as { [kShared]?: SharedSessions })[kShared],
     merge: merge && (async (...args) => await call<MergeResult>(timeout, (done) => { merge.apply(store, args).then((result) => done(undefined, result), done) }) as MergeResult),
     exclusive: async (id, run) => {
       const before = queues.get(id)

@@ -21,10 +21,11 @@ export interface SessionSocket extends Socket {
  * Saves `live` if it changed, then acks with `reply` when there is one (at once when nothing changed). When the
  * save fails, or too many events already wait for this session's saves, the socket is told before the ack.
  */
-function afterSave (socket: Socket, live: LiveSession, event: string, ack?: (...args: unknown[]) => void, reply?: unknown[]): void {
+function afterSave (socket: Socket, live: LiveSession, event: string, ack?: (...args: unknown[]) => void, reply?: unknown[], onEnd?: () => void): void {
   whenSaved(live, (outcome) => {
     if (outcome !== undefined) notify(live, socket)
     if (reply !== undefined && ack !== undefined) sendAck(live, event, ack, reply)
+    onEnd?.()
   })
 }
 
@@ -51,16 +52,16 @@ function failed (live: LiveSession, event: string, err: unknown): void {
 }
 
 /** The listeners finished: save, then release the ack they gave. */
-function finish (socket: Socket, live: LiveSession, event: string, held: HeldAck | undefined): void {
+function finish (socket: Socket, live: LiveSession, event: string, held: HeldAck | undefined, onEnd: (() => void) | undefined): void {
   if (held !== undefined) held.finished = true
-  afterSave(socket, live, event, held?.ack, held?.reply)
+  afterSave(socket, live, event, held?.ack, held?.reply, onEnd)
 }
 
 /**
  * Runs the listeners of one event; once they all finished (sync or async), saves a changed session, then
- * releases the ack. A listener that throws or rejects is logged and does not stop the others.
+ * releases the ack, then calls `onEnd`. A listener that throws or rejects is logged and does not stop the others.
  */
-export function runListeners (socket: SessionSocket, listeners: Listener[], args: unknown[], event: string): void {
+export function runListeners (socket: SessionSocket, listeners: Listener[], args: unknown[], event: string, onEnd?: () => void): void {
   // Bound at connection, before any listener of the socket can run (events of a loading socket wait).
   const live = socket[kSession] as LiveSession
   const last = args.length - 1
@@ -80,8 +81,8 @@ export function runListeners (socket: SessionSocket, listeners: Listener[], args
       failed(live, event, err)
     }
   }
-  if (running === undefined) finish(socket, live, event, held)
-  else void Promise.all(running).then(() => finish(socket, live, event, held))
+  if (running === undefined) finish(socket, live, event, held, onEnd)
+  else void Promise.all(running).then(() => finish(socket, live, event, held, onEnd))
 }
 
 /** Runs one listener with autosave, or plainly when the socket's registration has `autoSave: false`. */

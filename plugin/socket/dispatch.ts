@@ -1,7 +1,9 @@
 import type { Namespace, Socket } from 'socket.io'
 import { emitReservedToListeners, emitToListeners, type Listener, type SocketIoHooks } from '../internals/socket-io.js'
 import { backlogged, runRoute, unknownEvent, warnShadowed } from '../routes/call.js'
+import type { Route } from '../routes/compile.js'
 import type { RouteTable } from '../routes/table.js'
+import type { LiveSession } from '../session/live-session.js'
 import type { LiveSessions } from '../session/registry.js'
 import { kLoading, kSession, runListener, runListeners, type SessionSocket } from './autosave.js'
 
@@ -27,6 +29,42 @@ function connectionListener (fn: Listener): Listener {
 }
 
 /**
+ * An event of a session that sockets on other nodes hold too: it runs once this node has the session's lease, and
+ * gives it back when its reply went out. When another node kept the lease too long, it is answered as a failed save
+ * and does not run; when the session is gone, its sockets are ended; when the store failed, it runs without the
+ * lease (its save fails too unless the store is back: nothing is written over another node's write unseen).
+ */
+function leased (socket: SessionSocket, live: LiveSession, route: Route | undefined, listeners: Listener[] | undefined, args: unknown[], event: string): void {
+  const lease = live.lease
+  const exit = (): void => lease.exit()
+  const run = (): void => {
+    if (route !== undefined) runRoute(socket, live, route, args, exit)
+    else runListeners(socket, listeners as Listener[], args, event, exit)
+  }
+  const entered = lease.enter()
+  if (entered === undefined) return run()
+  const held = live.hold(entered)
+  if (held === undefined) {
+    exit()
+    return backlogged(socket, live, route, args)
+  }
+  held.then(() => {
+    if (!live.gone && socket.connected) run()
+    else exit()
+  }, (err: Error) => {
+    const { code } = err as { code?: string }
+    if (code !== 'FST_SIO_SESSION_GONE' && code !== 'FST_SIO_SESSION_LEASE_BUSY') {
+      live.ctx.log.warn({ err, event }, 'fastify-socket.io-session: the store failed to give the lease of a session held on several nodes; the event runs without it')
+      if (!live.gone && socket.connected) return run()
+    }
+    exit()
+    if (code === 'FST_SIO_SESSION_GONE') live.ctx.events.gone(live)
+    else if (code === 'FST_SIO_SESSION_LEASE_BUSY') live.ctx.log.error({ err, event }, 'fastify-socket.io-session: could not take the lease of a session held on several nodes')
+    backlogged(socket, live, route, args, err)
+  })
+}
+
+/**
  * What Socket.IO calls for the sockets of one registration (see internals/socket-io.ts): an incoming event runs its
  * route, or its listeners then a save; reserved events (`disconnect`) run their listeners with autosave, and a
  * `disconnect` unbinds the socket from its live session; catch-all and connection listeners save too.
@@ -48,7 +86,7 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
     }
     // Written elsewhere: the event runs once the session was read again (in order; dropped if the session
     // ended or the socket left meanwhile).
-    const refreshing = live.refreshing
+    const refreshing = live.refreshing ?? live.joining
     if (refreshing !== undefined) {
       const held = live.hold(refreshing)
       if (held === undefined) backlogged(socket, live, route, args)
@@ -57,8 +95,10 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
     }
     // A client's event is activity: a rolling session's expiry moves on (saved with the handler's changes).
     live.touch()
-    if (route !== undefined) runRoute(socket, live, route, args)
-    else runListeners(socket, socket.rawListeners(event as string) as Listener[], args, String(event))
+    const listeners = route === undefined ? socket.rawListeners(event as string) as Listener[] : undefined
+    if (live.shared) leased(socket, live, route, listeners, args, String(event))
+    else if (route !== undefined) runRoute(socket, live, route, args)
+    else runListeners(socket, listeners as Listener[], args, String(event))
     return true
   }
   /** A reserved event (`disconnect`, `error`, ...): its listeners, with autosave. */

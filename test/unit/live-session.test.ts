@@ -15,6 +15,7 @@ function gatedStore (initial: Stored): { store: Store, stored: () => Stored, ope
     set: async (_id, value) => { data = structuredClone(value as Stored) },
     destroy: async () => { data = {} },
     merge: undefined,
+    shared: undefined,
     exclusive: async (_id, run) => await run()
   }
   return { store, stored: () => data, open }
@@ -24,8 +25,9 @@ const quiet = { error () {}, warn () {} } as unknown as FastifyBaseLogger
 const context = (store: Store): Context => ({
   store,
   log: quiet,
-  options: { autoSave: true, errorEvent: 'session:error', rolling: false, touchAfter: 60_000 },
-  events: { saved () {}, gone () {} }
+  options: { autoSave: true, errorEvent: 'session:error', rolling: false, touchAfter: 60_000, storeTimeout: 5000 },
+  events: { saved () {}, gone () {} },
+  node: 'node'
 })
 
 t.test('a key removed, then set back to its old value while the save reads the store, is saved', async (t) => {

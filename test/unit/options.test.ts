@@ -26,7 +26,7 @@ t.test('defaults', async (t) => {
     rolling: true,
     touchAfter: 60_000,
     checkInterval: 1000,
-    revalidateInterval: 30_000,
+    revalidateInterval: 600_000,
     storeTimeout: 5000,
     asyncapi: { info: { title: 'Socket.IO API', version: '1.0.0' }, servers: {}, path: undefined }
   })
