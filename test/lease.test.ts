@@ -105,7 +105,7 @@ t.test('more events than may wait: the rest are answered at once', async (t) => 
   t.same([counts[0], counts[999]], [1, 1000], 'the thousand that waited ran, each once')
 })
 
-t.test('counting the holders fails (Redis down at the handshake): logged, and the session is held as unshared', async (t) => {
+t.test('counting the holders fails (Redis down at the handshake): logged, and the session is taken as shared', async (t) => {
   const { logs, logger } = captureLogs('warn')
   const a = await startApp(t, { redis: redis.url, setup: routes, fastify: { logger }, plugin: { requireSession: true, storeTimeout: 300 } })
   const cookie = await a.login()
@@ -118,7 +118,7 @@ t.test('counting the holders fails (Redis down at the handshake): logged, and th
   await new Promise((resolve) => setTimeout(resolve, 50))
   t.ok(logs.some((line) => /could not count the nodes that hold a session/.test(line.msg)), 'logged')
   ;(a.app.redis as any).evalsha = original
-  t.equal(await call(socket, 'inc-route'), 1, 'events run, as on one node')
+  t.equal(await call(socket, 'inc-route'), 1, 'events run, under the lease')
 })
 
 t.test('the store fails to give the lease (not busy, not gone): the event runs without it, and that is logged', async (t) => {

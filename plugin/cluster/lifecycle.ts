@@ -43,8 +43,12 @@ export class Lifecycle {
     private readonly times: LifecycleTimes
   ) {
     const { shared } = ctx.store
-    if (peers.remote && shared !== undefined) live.watch = this.holders(shared)
+    this.tracksHolders = peers.remote && shared !== undefined
+    if (this.tracksHolders) live.watch = this.holders(shared as NonNullable<typeof shared>)
   }
+
+  /** The store counts the nodes that hold each session: a save of a session no other node holds is not announced. */
+  private readonly tracksHolders: boolean
 
   /**
    * Counts this node among the holders of each session live here (one command when it becomes live, one when it
@@ -56,11 +60,15 @@ export class Lifecycle {
     return {
       held: (live) => {
         const id = live.id as string
-        live.joining = shared.join(id, this.ctx.node).then((holders) => {
-          if (holders < 2 || live.shared) return
+        const share = (): void => {
           live.shared = true
           this.peers.publish('shared', id)
-        }, warn).finally(() => { live.joining = undefined })
+        }
+        // Not counted (the store failed): other nodes may hold it, so it is taken as shared.
+        live.joining = shared.join(id, this.ctx.node).then((holders) => { if (holders > 1) share() }, (err) => {
+          warn(err)
+          share()
+        }).finally(() => { live.joining = undefined })
       },
       released: (live) => { void shared.leave(live.id as string, this.ctx.node).catch(warn) }
     }
@@ -109,9 +117,10 @@ export class Lifecycle {
 
   // ---- What this process did to a live session ----
 
-  /** A socket's save: the other nodes that hold the session read it again. */
+  /** A socket's save: the other nodes that hold the session read it again (when the store counts holders, only if there are any). */
   saved (live: LiveSession): void {
-    if (this.peers.multi) this.peers.publish('changed', live.id)
+    if (!this.peers.multi || (this.tracksHolders && !live.shared)) return
+    this.peers.publish('changed', live.id)
   }
 
   /** A socket's destroy, or a save or read that found the session gone: its sockets are ended, here and on every node. */
