@@ -118,8 +118,12 @@ async function main () {
       if (typeof reply === 'number') s.acks.push(reply)
       else s.errors++
     } else if (r < MIX.read + MIX.inc + MIX.http) {
+      // One HTTP write of a session at a time: two requests that read and write one key race on any server
+      // (that is @fastify/session's model); what is measured is HTTP racing the sockets.
+      if (s.httpBusy) return
+      s.httpBusy = true
       counts.http++
-      const response = await fetch(`${pick(nodes).url}/http`, { method: 'POST', headers: { cookie: s.cookie } })
+      const response = await fetch(`${pick(nodes).url}/http`, { method: 'POST', headers: { cookie: s.cookie } }).finally(() => { s.httpBusy = false })
       if (response.status === 200) s.http++
       else s.errors++
     } else {
@@ -175,7 +179,7 @@ async function main () {
   const table = [
     ['operations', `${counts.read} reads, ${counts.inc} views++, ${counts.http} HTTP writes, ${counts.logout} logouts in ${loadSeconds.toFixed(0)} s (${Math.round((counts.read + counts.inc + counts.http + counts.logout) / loadSeconds)}/s); ${counts.errors} failed, ${skipped} skipped (over ${MAX_IN_FLIGHT} in flight)`],
     ['lost updates (views++)', `${lost + duplicates} (acked but not stored: ${lost}; acks giving the same count twice: ${duplicates}); ${twoNodeIncs} of the acked increments were on sessions with tabs on two nodes`],
-    ['lost HTTP writes', String(lostHttp)],
+    ['lost HTTP writes (another key, racing the sockets)', String(lostHttp)],
     ['logout fan-out (request sent → every tab of the session disconnected)', `p50 ${ms(percentile(fanout, 50))}, p99 ${ms(percentile(fanout, 99))}, max ${ms(Math.max(...fanout))} (${fanout.length} logouts)`],
     ['Redis commands while idle', `${(idleCommands / IDLE).toFixed(1)}/s for ${idleSockets} sockets: ${(idleCommands / IDLE / idleSockets * 1000).toFixed(2)}/s per 1,000 idle sockets`],
     ...memory.map((m, i) => [`memory, ${nodes[i].name}`, `rss ${(m.rss / 1e6).toFixed(0)} MB, heap ${(m.heapUsed / 1e6).toFixed(0)} MB, ${m.sockets} sockets: ` +
