@@ -12,8 +12,15 @@ const admin = redis.client()
 /** Lets the running `slow` event finish. */
 let release = (): void => {}
 
+/** Called with each event packet a server receives, before the event is dispatched. */
+let onPacket = (): void => {}
+
 const routes = (app: FastifyInstance): void => {
   app.io.on('connection', (socket) => {
+    socket.use((_packet, next) => {
+      onPacket()
+      next()
+    })
     socket.on('inc', (ack: (v: unknown) => void) => { const s = socket.session as any; s.count = (s.count ?? 0) + 1; ack(s.count) })
   })
   app.io.event('slow', async () => { await new Promise<void>((resolve) => { release = resolve }); return 'slow' })
@@ -84,8 +91,12 @@ t.test('a session that disappears from Redis while an event waits for the lease:
 t.test('a socket that leaves while its event waits: the event does not run, and the lease is given back', async (t) => {
   const { tabA, lease, a, b, cookie } = await sharedSession(t)
   await admin.set(lease, 'another node', 'PX', 10_000)
+  // The event reached the server and waits for the lease; then its socket leaves.
+  const arrived = new Promise<void>((resolve) => { onPacket = resolve })
   tabA.emit('inc-route', () => t.fail('no reply after leaving'))
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await arrived
+  onPacket = () => {}
+  await new Promise((resolve) => setTimeout(resolve, 20))
   tabA.disconnect()
   await new Promise((resolve) => setTimeout(resolve, 50))
   await admin.del(lease)

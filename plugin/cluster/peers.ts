@@ -22,6 +22,16 @@ export class Peers {
 
   /** Where messages from other nodes go, once started. */
   private onMessage!: (kind: unknown, key: unknown) => void
+  /** What runs when messages may have been lost. */
+  private onResync!: () => void
+  /** The subscriber has not connected yet: its first 'ready' is no return. */
+  private firstConnection = false
+  /** A message could not be sent while the adapter's publishing client was away. */
+  private dropped = false
+  private stopped = false
+  /** The next hello, and how many were said. */
+  private greeting: NodeJS.Timeout | undefined
+  private greeted = 0
 
   constructor (private readonly io: Server) {
     this.remote = carriesMessages(io.of('/').adapter)
@@ -60,11 +70,6 @@ export class Peers {
     pubClient?.off('ready', this.connected)
   }
 
-  private onResync!: () => void
-  private firstConnection = false
-  /** A message could not be sent while the adapter's publishing client was away. */
-  private dropped = false
-
   /** The adapter's Redis clients, when it has them (`@socket.io/redis-adapter`, plain and sharded). */
   private clients (): { subClient?: Emitter, pubClient?: Emitter } {
     return this.io.of('/').adapter as { subClient?: Emitter, pubClient?: Emitter }
@@ -89,9 +94,6 @@ export class Peers {
     this.publish('revalidate')
   }
 
-  private stopped = false
-  private greeting: NodeJS.Timeout | undefined
-
   /** Says hello once the adapter's client is connected (trying again every 50 ms until then), and a second later. */
   private readonly greet = (): void => {
     if (!this.remote || this.stopped) return
@@ -103,7 +105,6 @@ export class Peers {
     this.greeting.unref()
   }
 
-  private greeted = 0
 
   /** Sends a message about session `id`, when there may be other nodes and the adapter is connected. */
   publish (kind: string, id?: string): void {
