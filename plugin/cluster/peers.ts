@@ -1,14 +1,8 @@
 import type { Server } from 'socket.io'
-import { adapterReady, carriesMessages } from '../internals/adapter.js'
+import { adapterClients, adapterReady, carriesMessages, clientReady } from '../internals/adapter.js'
 import { sessionKey } from '../session/registry.js'
 
 // ---- Messages between nodes, as Socket.IO server-side events over the adapter ----
-
-/** An event emitter, as far as the adapter's Redis clients are watched. */
-interface Emitter { on: (event: string, fn: () => void) => unknown, off: (event: string, fn: () => void) => unknown }
-
-/** Whether a Redis client is connected: ioredis (plain or Cluster) says `status`, node-redis `isReady`. */
-const isReady = (client: object): boolean => (client as { status?: unknown }).status === 'ready' || (client as { isReady?: unknown }).isReady === true
 
 /** The server-side event that carries the plugin's messages between nodes. */
 export const PEER_EVENT = 'fastify-socket.io-session'
@@ -46,9 +40,9 @@ export class Peers {
     this.onMessage = onMessage
     this.onResync = onResync
     this.io.on(PEER_EVENT, this.receive)
-    const { subClient, pubClient } = this.clients()
+    const { subClient, pubClient } = adapterClients(this.io.of('/').adapter)
     // A subscriber that is not connected yet: its first 'ready' is its first connection, not a return.
-    this.firstConnection = subClient !== undefined && !isReady(subClient)
+    this.firstConnection = subClient !== undefined && !clientReady(subClient)
     subClient?.on('ready', this.subscribed)
     pubClient?.on('ready', this.connected)
     // Counting waits for the adapter's client to be ready; then the others hear of this node. An adapter that takes
@@ -65,14 +59,9 @@ export class Peers {
     this.stopped = true
     clearTimeout(this.greeting)
     this.io.off(PEER_EVENT, this.receive)
-    const { subClient, pubClient } = this.clients()
+    const { subClient, pubClient } = adapterClients(this.io.of('/').adapter)
     subClient?.off('ready', this.subscribed)
     pubClient?.off('ready', this.connected)
-  }
-
-  /** The adapter's Redis clients, when it has them (`@socket.io/redis-adapter`, plain and sharded). */
-  private clients (): { subClient?: Emitter, pubClient?: Emitter } {
-    return this.io.of('/').adapter as { subClient?: Emitter, pubClient?: Emitter }
   }
 
   /**

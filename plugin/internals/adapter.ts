@@ -15,6 +15,19 @@ export function carriesMessages (adapter: object): boolean {
   return owners > 1
 }
 
+/** An event emitter, as far as an adapter's Redis clients are watched. */
+export interface RedisClientEvents { on: (event: string, fn: () => void) => unknown, off: (event: string, fn: () => void) => unknown }
+
+/** The adapter's Redis clients, when it has them (`@socket.io/redis-adapter`, plain and sharded, keeps them on these fields). */
+export function adapterClients (adapter: object): { subClient?: RedisClientEvents, pubClient?: RedisClientEvents } {
+  return adapter as { subClient?: RedisClientEvents, pubClient?: RedisClientEvents }
+}
+
+/** Whether a Redis client is connected: ioredis (plain or Cluster) says `status`, node-redis `isReady`. */
+export function clientReady (client: object): boolean {
+  return (client as { status?: unknown }).status === 'ready' || (client as { isReady?: unknown }).isReady === true
+}
+
 /** Whether the adapter's publishing client is connected, when it tells (an ioredis client's `status`). */
 export function adapterReady (adapter: object): boolean {
   const status = (adapter as { pubClient?: { status?: unknown } }).pubClient?.status

@@ -61,8 +61,9 @@ export class RouteTable {
   /** Each namespace with routes or server events of its own, with them, in the order they were added. */
   * documented (): Generator<{ nsp: Namespace, routes: Route[], serverEvents: ServerEvent[] }> {
     for (const nsp of this.owners) {
-      const routes = [...this.routesOf(nsp).values()]
-      const serverEvents = [...this.serverEventsOf(nsp).values()]
+      // Read only: a namespace with routes alone gets no empty map of server events by being listed.
+      const routes = [...this.byNamespace.get(nsp)?.values() ?? []]
+      const serverEvents = [...this.serverEvents.get(nsp)?.values() ?? []]
       if (routes.length > 0 || serverEvents.length > 0) yield { nsp, routes, serverEvents }
     }
   }
