@@ -46,7 +46,7 @@ export interface SocketSessionOptions<Auth extends TSchema = TSchema, Query exte
    * (a safety net: with the Redis adapter, sessions are read again when its subscriber reconnects). @default 600000
    */
   revalidateInterval?: number
-  /** How long (ms) any call to the session store may take; a call that takes longer fails as a store error. @default 5000 */
+  /** How long (ms) any call to the session store may take (a call that takes longer fails as a store error), and an HTTP request waits for its session's socket events to stop. @default 5000 */
   storeTimeout?: number
   /** What every event route (`io.event`) shares: global hooks, a rate limit, unknown events, the error event. */
   events?: EventsOptions

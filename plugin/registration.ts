@@ -20,6 +20,7 @@ import { timedStore } from './session/store.js'
 import { onConnection, sessionMiddleware, type ConnectContext } from './socket/connect.js'
 import { dispatchHooks } from './socket/dispatch.js'
 import { engineOriginCheck } from './socket/engine-origin.js'
+import { within } from './thenable.js'
 
 // ---- One registration: every part made once, each given what it needs ----
 
@@ -101,11 +102,4 @@ export function createRegistration (fastify: FastifyInstance, input: unknown): v
     io.engine.close()
   })
   fastify.addHook('onClose', async () => detach())
-}
-
-/** Waits for `promise`, at most `ms`. */
-async function within (promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([promise, new Promise((resolve) => { timer = setTimeout(resolve, ms) })])
-  clearTimeout(timer)
 }

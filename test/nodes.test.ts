@@ -116,8 +116,8 @@ t.test('a session held on one node of two pays nothing per event for the lease, 
   const cookie = await a.login()
   await redis.resetCommands()
   const socket = await on(a, cookie)
-  t.ok(await waitFor(async () => (await redis.commands()).evalsha === 1), 'counting this node among the holders')
-  t.same(await redis.commands(), { hgetall: 1, evalsha: 1 }, 'the handshake\'s read, and that')
+  t.ok(await waitFor(async () => (await redis.commands()).evalsha === 2), 'counting this node among the holders')
+  t.same(await redis.commands(), { evalsha: 2 }, 'the handshake\'s read (a script that names the holders too), and that')
   await redis.resetCommands()
   for (let i = 1; i <= 10; i++) t.equal(await call(socket, 'inc'), i)
   // The first save adds a key: a check that the session was there follows it (SETTLE), as on one node.
@@ -218,8 +218,8 @@ t.test('commands on two nodes for a session held on both: each event takes the l
   t.equal(counts.publish, 10, 'a PUBLISH per save')
   t.equal(counts.hset, 10, 'a save per changing event on A')
   t.ok(counts.evalsha >= 40, `the lease taken and given back for each of the 20 events (a busy lease is tried again): ${counts.evalsha}`)
-  t.ok(counts.hgetall >= 0 && counts.hgetall <= 20, `B reads it again after a message (its lease reads it too): ${counts.hgetall}`)
-  t.same(Object.keys(counts).filter((name) => !['hgetall', 'hset', 'publish', 'evalsha'].includes(name)), [])
+  // B reads it again after a message (a script that names the holders too), or its lease's script reads it.
+  t.same(Object.keys(counts).filter((name) => !['hset', 'publish', 'evalsha'].includes(name)), [])
   await redis.resetCommands()
   for (let i = 0; i < 10; i++) await call(socket, 'get', 'count')
   t.same(await redis.commands(), { evalsha: 20 }, 'a read-only event takes the lease and gives it back')

@@ -1,6 +1,7 @@
 import { sessionError, type ClientCode } from '../client-errors.js'
 import type { Changes } from '../session/merge.js'
 import type { Context, Data, LiveSession } from '../session/live-session.js'
+import { Pauses } from './pauses.js'
 import type { Peers } from './peers.js'
 import type { LiveSessions } from '../session/registry.js'
 import { expired } from '../session/store.js'
@@ -44,7 +45,25 @@ export class Lifecycle {
   ) {
     const { shared } = ctx.store
     this.tracksHolders = peers.remote && shared !== undefined
-    if (this.tracksHolders) live.watch = this.holders(shared as NonNullable<typeof shared>)
+    let heldBy: ((id: string) => string[]) | undefined
+    if (this.tracksHolders) {
+      const counted = shared as NonNullable<typeof shared>
+      live.watch = this.holders(counted)
+      counted.track()
+      heldBy = counted.heldBy
+    }
+    this.pauses = new Pauses(peers, live, ctx, heldBy)
+  }
+
+  /** HTTP requests hold the socket events of their session. */
+  private readonly pauses: Pauses
+
+  /**
+   * Holds the socket events of session `id`, on every node that holds it, while an HTTP request has it: resolves
+   * once they stopped, with what lets them go on; undefined when no socket holds the session.
+   */
+  async hold (id: string): Promise<(() => void) | undefined> {
+    return await this.pauses.hold(id)
   }
 
   /** The store counts the nodes that hold each session: a save of a session no other node holds is not announced. */
@@ -220,7 +239,8 @@ export class Lifecycle {
   }
 
   /** A message from another node about the session named `key` (the hello messages are the peers'). */
-  private readonly onPeer = (kind: unknown, key: unknown): void => {
+  private readonly onPeer = (kind: unknown, key: unknown, ...more: unknown[]): void => {
+    if (this.pauses.receive(kind, key, more[0], more[1])) return
     const live = typeof key === 'string' ? this.live.byName(key) : undefined
     if (live === undefined) return
     // Another node holds it too: from now on its events here run under the lease.

@@ -15,7 +15,7 @@ export class Peers {
   multi = false
 
   /** Where messages from other nodes go, once started. */
-  private onMessage!: (kind: unknown, key: unknown) => void
+  private onMessage!: (kind: unknown, key: unknown, ...more: unknown[]) => void
   /** What runs when messages may have been lost. */
   private onResync!: () => void
   /** The subscriber has not connected yet: its first 'ready' is no return. */
@@ -36,7 +36,7 @@ export class Peers {
    * `onResync` runs when messages may have been lost: the adapter's subscriber connected again, or another node
    * could not send one.
    */
-  start (onMessage: (kind: unknown, key: unknown) => void, onResync: () => void): void {
+  start (onMessage: (kind: unknown, key: unknown, ...more: unknown[]) => void, onResync: () => void): void {
     this.onMessage = onMessage
     this.onResync = onResync
     this.io.on(PEER_EVENT, this.receive)
@@ -96,7 +96,12 @@ export class Peers {
 
 
   /** Sends a message about session `id`, when there may be other nodes and the adapter is connected. */
-  publish (kind: string, id?: string): void {
+  publish (kind: string, id?: string, ...more: unknown[]): void {
+    this.send(kind, id === undefined ? undefined : sessionKey(id), ...more)
+  }
+
+  /** Sends a message about the session named `key`. */
+  send (kind: string, key: string | undefined, ...more: unknown[]): void {
     if (!this.remote) return
     // A publish on a disconnected client would reject where nobody listens: the others are asked to read their
     // sessions again once it is back.
@@ -104,7 +109,7 @@ export class Peers {
       this.dropped = true
       return
     }
-    this.io.serverSideEmit(PEER_EVENT, kind, id === undefined ? undefined : sessionKey(id))
+    this.io.serverSideEmit(PEER_EVENT, kind, key, ...more)
   }
 
   /** Asks the adapter how many nodes there are (the Redis adapter counts its subscribers). */
@@ -115,10 +120,10 @@ export class Peers {
     } catch {}
   }
 
-  private readonly receive = (kind: unknown, key: unknown): void => {
+  private readonly receive = (kind: unknown, key: unknown, ...more: unknown[]): void => {
     this.multi = true
     if (kind === 'hello') return this.publish('here')
     if (kind === 'revalidate') return this.onResync()
-    this.onMessage(kind, key)
+    this.onMessage(kind, key, ...more)
   }
 }

@@ -67,6 +67,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('SCARD', KEYS[1])
 `)
 
+/**
+ * Reads a session and the nodes that hold it live: KEYS session, nodes. Returns { hash as field, value, ... ; node
+ * names } (both empty for a destroyed session or none).
+ */
+export const READ = script(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return { {}, {} } end
+return { redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[2]) }
+`)
+
 /** A node no longer holds a session live: KEYS nodes; ARGV node. */
 export const LEAVE = script(`
 return redis.call('SREM', KEYS[1], ARGV[1])

@@ -1,7 +1,8 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_BAD_OPTION, FST_SIO_SESSION_CORRUPT, FST_SIO_SESSION_GONE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
 import { Batch, type Command, type RedisPipeline } from './batch.js'
-import { ACQUIRE, DESTROY, JOIN, LEAVE, MERGE, RELEASE, SET, SETTLE, type Script } from './scripts.js'
+import { HoldersSeen } from './holders.js'
+import { ACQUIRE, DESTROY, JOIN, LEAVE, MERGE, READ, RELEASE, SET, SETTLE, type Script } from './scripts.js'
 import { kShared, type SharedSessions } from '../session/lease.js'
 import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from '../session/store.js'
 
@@ -107,6 +108,8 @@ export class RedisStore implements SessionStore {
   private readonly ttl: number
   private readonly timeout: number
   private readonly tombstoneTtl: number
+  /** Set once the plugin counts the nodes that hold each session: reads then say which do. */
+  private holders: HoldersSeen | undefined
 
   constructor (options: RedisStoreOptions) {
     const client = options?.client as Partial<RedisClient> | undefined
@@ -136,13 +139,22 @@ export class RedisStore implements SessionStore {
   }
 
   get (id: string, callback: Callback): void {
-    this.timed((this.send('hgetall', this.prefix + id) as Promise<Record<string, string>>).catch((err: Error) => {
+    this.read(id).then(parse).then((data) => callback(null, data), callback)
+  }
+
+  /** A session's hash (empty when there is none); with the nodes that hold it when they are counted (same command). */
+  private async read (id: string): Promise<Record<string, string>> {
+    const holders = this.holders
+    if (holders !== undefined) {
+      const [hash, nodes] = await this.run(READ, [this.prefix + id, this.tagged(id, 'nodes')]) as [unknown, unknown[]]
+      holders.found(id, nodes.map(String))
+      return hashOf(hash)
+    }
+    return await (this.timed(this.send('hgetall', this.prefix + id)) as Promise<Record<string, string>>).catch((err: Error) => {
       // A tombstone is a string: WRONGTYPE means the session was destroyed.
       if (isReply(err, 'WRONGTYPE')) return {}
       throw err
-    }))
-      .then(parse)
-      .then((data) => callback(null, data), callback)
+    })
   }
 
   set (id: string, session: any, callback: Callback): void {
@@ -180,7 +192,10 @@ export class RedisStore implements SessionStore {
       if (reply === 1) return 'busy'
       return reply === 0 ? null : parse(hashOf(reply)) as Record<string, unknown>
     },
-    release: async (id, token) => { await this.run(RELEASE, [this.tagged(id, 'lease')], token) }
+    release: async (id, token) => { await this.run(RELEASE, [this.tagged(id, 'lease')], token) },
+    track: () => { this.holders ??= new HoldersSeen() },
+    // Called once the store tracks (the plugin calls `track` first).
+    heldBy: (id) => (this.holders as HoldersSeen).of(id)
   }
 
   /** A key of session `id` besides its own, in the same Redis Cluster slot. */

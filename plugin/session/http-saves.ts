@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_GONE, keyNames, unserializable } from '../errors.js'
 import { changes, cookieText, mergeOver, snapshot, storedTexts, written, type Changes, type Snapshot } from './merge.js'
 import type { Signer } from '../internals/fastify-session.js'
+import { LEASE_MS } from './lease.js'
 import type { Store } from './store.js'
 
 // ---- HTTP saves merge too: a request writes only the keys it changed, and the cookie's expiry ----
@@ -18,6 +19,8 @@ export interface HttpWrites {
   merged: (id: string, local: Changes, session: Data) => void
   /** A session was destroyed (logout, regenerate). */
   removed: (id: string) => void
+  /** Holds the socket events of session `id` while a request has it; undefined when no socket holds it. */
+  hold: (id: string) => Promise<(() => void) | undefined>
 }
 
 /** What the HTTP side needs, fixed at registration. */
@@ -77,6 +80,36 @@ async function save (c: HttpContext, id: string, session: Data): Promise<void> {
   c.writes.merged(id, local, session)
 }
 
+/** Keys a session read again keeps as they are: its cookie, the names @fastify/session keeps, and one no object can have. */
+const kept = new Set(['cookie', 'sessionId', 'encryptedSessionId', '__proto__'])
+
+/**
+ * A request whose session sockets hold (here or on other nodes): their events wait until its response is sent
+ * (10 s at most), and the request reads the session again once they stopped, so that it sees what they wrote and
+ * they see what it writes. Runs before the handler, after the body was read.
+ */
+async function holdSockets (c: HttpContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const session = request.session as unknown as Data & { sessionId: string }
+  if (!c.loaded.has(session)) return
+  const id = session.sessionId
+  const release = await c.writes.hold(id)
+  if (release === undefined) return
+  const done = (): void => {
+    clearTimeout(timer)
+    release()
+  }
+  const timer = setTimeout(done, LEASE_MS)
+  timer.unref()
+  reply.raw.once('close', done)
+  const stored = await c.store.get(id)
+  // Gone meanwhile: the request goes on with what it read (its save finds the session gone).
+  if (stored === undefined) return
+  const fresh = JSON.parse(JSON.stringify(stored)) as Data
+  for (const key of Object.keys(session)) if (!kept.has(key) && !Object.hasOwn(fresh, key)) delete session[key]
+  for (const key of Object.keys(fresh)) if (!kept.has(key)) session[key] = fresh[key]
+  c.loaded.set(session, snapshot(session))
+}
+
 /**
  * Makes the registered store's `set` merge (for sessions a request loaded) and tells the plugin about every
  * HTTP write and destroy; a snapshot of each loaded session is taken after @fastify/session loaded it.
@@ -88,6 +121,7 @@ export function interceptHttp (fastify: FastifyInstance, store: SessionStore, op
     if (fromStore(c, request)) c.loaded.set(request.session, snapshot(request.session as unknown as Data))
     done()
   })
+  fastify.addHook('preHandler', async (request, reply) => { await holdSockets(c, request, reply) })
   const { set, destroy } = store
   const mergingSet = function (id: string, session: object, done: Done): void {
     save(c, id, session as Data).then(() => done(), done)

@@ -14,6 +14,10 @@ export interface SharedSessions {
   acquire: (id: string, token: string, ms: number) => Promise<Stored | null | 'busy'>
   /** Gives the lease back, if `token` still has it. */
   release: (id: string, token: string) => Promise<void>
+  /** From now on, each read of a session also finds the nodes that hold it (in the same command). */
+  track: () => void
+  /** The nodes that held session `id` when it was last read, a moment ago (none when it is not known). */
+  heldBy: (id: string) => string[]
 }
 
 /** Where the plugin finds a store's shared-session commands. */

@@ -5,6 +5,7 @@ import { mergeOver, storedTexts, type Changes, type Data } from './merge.js'
 import { Tracker } from './tracker.js'
 import { cookieExpired, type Store, type Stored } from './store.js'
 import { begin, channels } from '../tracing.js'
+import { Gate } from './gate.js'
 import { Lease } from './lease.js'
 
 // ---- One live session per session id, saved through one queue ----
@@ -57,6 +58,8 @@ export class LiveSession {
   shared = false
   /** Set while this node is counted among the session's holders: the first events wait for it. */
   joining: Promise<void> | undefined
+  /** Holds the socket events while HTTP requests have the session (see gate.ts). */
+  readonly gate = new Gate()
   /** What handlers touched, and the session as they see it (`view`). */
   private readonly tracker: Tracker
   private running: Promise<Error | undefined> | undefined

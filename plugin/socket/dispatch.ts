@@ -34,9 +34,12 @@ function connectionListener (fn: Listener): Listener {
  * and does not run; when the session is gone, its sockets are ended; when the store failed, it runs without the
  * lease (its save fails too unless the store is back: nothing is written over another node's write unseen).
  */
-function leased (socket: SessionSocket, live: LiveSession, route: Route | undefined, listeners: Listener[] | undefined, args: unknown[], event: string): void {
+function leased (socket: SessionSocket, live: LiveSession, route: Route | undefined, listeners: Listener[] | undefined, args: unknown[], event: string, done: () => void): void {
   const lease = live.lease
-  const exit = (): void => lease.exit()
+  const exit = (): void => {
+    lease.exit()
+    done()
+  }
   const run = (): void => {
     if (route !== undefined) runRoute(socket, live, route, args, exit)
     else runListeners(socket, listeners as Listener[], args, event, exit)
@@ -84,9 +87,9 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
       runRoute(socket, live, route, args)
       return true
     }
-    // Written elsewhere: the event runs once the session was read again (in order; dropped if the session
-    // ended or the socket left meanwhile).
-    const refreshing = live.refreshing ?? live.joining
+    // Written elsewhere, or held by HTTP requests: the event runs once the session was read again, or given back
+    // (in order; dropped if the session ended or the socket left meanwhile).
+    const refreshing = live.refreshing ?? live.joining ?? live.gate.closed
     if (refreshing !== undefined) {
       const held = live.hold(refreshing)
       if (held === undefined) backlogged(socket, live, route, args)
@@ -96,9 +99,13 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
     // A client's event is activity: a rolling session's expiry moves on (saved with the handler's changes).
     live.touch()
     const listeners = route === undefined ? socket.rawListeners(event as string) as Listener[] : undefined
-    if (live.shared) leased(socket, live, route, listeners, args, String(event))
-    else if (route !== undefined) runRoute(socket, live, route, args)
-    else runListeners(socket, listeners as Listener[], args, String(event))
+    // Counted while it runs: an HTTP request of the session waits for it (see gate.ts).
+    const gate = live.gate
+    gate.enter()
+    const done = (): void => gate.exit()
+    if (live.shared) leased(socket, live, route, listeners, args, String(event), done)
+    else if (route !== undefined) runRoute(socket, live, route, args, done)
+    else runListeners(socket, listeners as Listener[], args, String(event), done)
     return true
   }
   /** A reserved event (`disconnect`, `error`, ...): its listeners, with autosave. */

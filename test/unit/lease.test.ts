@@ -10,6 +10,8 @@ function sharedStore (answers: Array<Stored | null | 'busy' | Error>, release: (
   const shared: SharedSessions = {
     join: async () => 1,
     leave: async () => {},
+    track: () => {},
+    heldBy: () => [],
     acquire: async () => {
       calls.push('acquire')
       const answer = answers.length > 1 ? answers.shift() : answers[0]
