@@ -36,10 +36,11 @@ app.post('/login', async (request) => {
   request.session.http = 0
   return { ok: true }
 })
-/** An HTTP write of another key, racing the sockets' events. */
+/** An HTTP `views++` racing the sockets' events (the same key), and a count of its own. */
 app.post('/http', async (request) => {
   request.session.http = (request.session.http ?? 0) + 1
-  return { http: request.session.http }
+  request.session.views = (request.session.views ?? 0) + 1
+  return { http: request.session.http, views: request.session.views }
 })
 app.get('/session', async (request) => ({ views: request.session.views ?? null, http: request.session.http ?? null }))
 app.post('/logout', async (request) => {
