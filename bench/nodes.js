@@ -178,6 +178,9 @@ async function main () {
   const stats = await admin.info('stats')
   // The admin's own INFO counts as one.
   const idleCommands = Number(stats.match(/total_commands_processed:(\d+)/)[1]) - 1
+  // Which commands (the admin's INFO calls excluded).
+  const idleKinds = [...(await admin.info('commandstats')).matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)]
+    .filter(([, name]) => name !== 'info').map(([, name, calls]) => `${name} ${calls}`).join(', ')
   const memory = await Promise.all(nodes.map(async (node) => await node.memory()))
 
   const table = [
@@ -185,7 +188,7 @@ async function main () {
     ['lost updates (views++ over sockets and HTTP)', `${lost + duplicates} (acked but not stored: ${lost}; acks giving the same count twice: ${duplicates}); ${twoNodeIncs} of the acked increments were on sessions with tabs on two nodes, ${httpIncs} over HTTP`],
     ['lost HTTP writes (a key only HTTP writes)', String(lostHttp)],
     ['logout fan-out (request sent → every tab of the session disconnected)', `p50 ${ms(percentile(fanout, 50))}, p99 ${ms(percentile(fanout, 99))}, max ${ms(Math.max(...fanout))} (${fanout.length} logouts)`],
-    ['Redis commands while idle', `${(idleCommands / IDLE).toFixed(1)}/s for ${idleSockets} sockets: ${(idleCommands / IDLE / idleSockets * 1000).toFixed(2)}/s per 1,000 idle sockets`],
+    ['Redis commands while idle', `${(idleCommands / IDLE).toFixed(1)}/s for ${idleSockets} sockets: ${(idleCommands / IDLE / idleSockets * 1000).toFixed(2)}/s per 1,000 idle sockets (${idleKinds})`],
     ...memory.map((m, i) => [`memory, ${nodes[i].name}`, `rss ${(m.rss / 1e6).toFixed(0)} MB, heap ${(m.heapUsed / 1e6).toFixed(0)} MB, ${m.sockets} sockets: ` +
       `${((m.heapUsed + m.external - empty[i].heapUsed - empty[i].external) / Math.max(1, m.sockets) / 1024).toFixed(1)} KB heap + external per socket over the node before its sockets`])
   ]

@@ -14,6 +14,13 @@ declare module 'fastify' {
     /** The Socket.IO server (decorated by fastify-socket.io), the same type fastify-socket.io declares. */
     io: Server
   }
+  interface FastifyContextConfig {
+    /**
+     * Whether a request of this route holds the socket events of its session while it runs (see "HTTP requests and
+     * socket events take turns"). @default true for POST, PUT, PATCH, DELETE and other methods; false for GET, HEAD, OPTIONS
+     */
+    holdSockets?: boolean
+  }
 }
 
 declare module 'socket.io' {

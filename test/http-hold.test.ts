@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { startRedis } from './redis-server.js'
 import { PEER_EVENT } from '../plugin/cluster/peers.js'
 import { sessionKey } from '../plugin/session/registry.js'
@@ -39,6 +39,14 @@ const setup = (app: FastifyInstance): void => {
     s.count = (s.count ?? 0) + 1
     return { count: s.count }
   })
+  const data = (request: FastifyRequest): Record<string, unknown> => {
+    const { cookie, ...rest } = request.session as any
+    return rest
+  }
+  // GET does not hold the sockets unless its route says so; POST does unless its route says not.
+  app.get('/held-session', { config: { holdSockets: true } }, async (request) => data(request))
+  app.post('/read', async (request) => data(request))
+  app.post('/unheld', { config: { holdSockets: false } }, async (request) => data(request))
   app.post('/slow-inc', async (request) => {
     const s = request.session as any
     await new Promise((resolve) => setTimeout(resolve, 600))
@@ -122,7 +130,7 @@ for (const [where, two] of [['on the same node', false], ['on another node', tru
     armSlow()
     const slow = call(socket, 'slow', 'delete-cart')
     await slowStarted
-    const reading = a.http('GET', '/session', cookie)
+    const reading = a.http('GET', '/held-session', cookie)
     let read = false
     void reading.then(() => { read = true })
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -134,6 +142,27 @@ for (const [where, two] of [['on the same node', false], ['on another node', tru
     t.equal(session.user, 'ada')
   })
 }
+
+t.test('GET requests, and routes whose config says holdSockets: false, do not wait for the socket events', async (t) => {
+  const { a, b } = await twoNodes(t)
+  const cookie = await a.login()
+  for (const node of [a, b]) {
+    const socket = await holder(node, cookie)
+    armSlow()
+    let finished = false
+    const slow = call(socket, 'slow', 'inc').finally(() => { finished = true })
+    await slowStarted
+    t.equal((await a.http('GET', '/session', cookie)).user, 'ada')
+    t.equal(finished, false, 'a GET answers while the event runs')
+    t.equal((await a.http('POST', '/unheld', cookie)).user, 'ada')
+    t.equal(finished, false, 'so does a route that says not to hold')
+    finishSlow()
+    t.equal(await slow, 'done')
+    socket.disconnect()
+    const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
+    for (let i = 0; i < 200 && await admin.scard(nodes) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+})
 
 t.test('a request that waited while a socket event destroyed the session runs with what it read; its save finds the session gone', async (t) => {
   const a = await startApp(t, { redis: redis.url, setup, plugin: { requireSession: true } })
@@ -156,7 +185,7 @@ t.test('two requests at once of a session held here both run, and the socket eve
   const socket = await holder(a, cookie, false)
   const slow = a.http('POST', '/slow-inc', cookie)
   await new Promise((resolve) => setTimeout(resolve, 50))
-  const [quick, inc] = await Promise.all([a.http('GET', '/session', cookie), call<number>(socket, 'inc'), slow])
+  const [quick, inc] = await Promise.all([a.http('POST', '/read', cookie), call<number>(socket, 'inc'), slow])
   t.equal(quick.count, undefined, 'the second request did not wait for the first')
   t.equal(inc, 2, 'the socket event ran after both: it saw the slow request\'s write (and the quick one wrote none)')
 })
@@ -172,12 +201,18 @@ t.test('a node listed as a holder that does not answer: the request waits storeT
   const warning = logs.find((line) => /did not stop within storeTimeout/.test(line.msg))
   t.same((warning as any)?.nodes, ['gone-node'], 'the silent node is named, not the one that answered')
   t.equal(await call(socket, 'inc'), 2, 'B\'s events went on after the request')
+  const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
+  t.notOk(await admin.sismember(nodes, 'gone-node'), 'the silent node was taken off the session\'s holders')
+  t.equal(await admin.scard(nodes), 1, 'B stays')
+  const again = Date.now()
+  t.equal((await a.http('POST', '/inc', cookie)).count, 3)
+  t.ok(Date.now() - again < 250, 'the next request does not wait for it')
 })
 
 t.test('a socket event longer than storeTimeout: the request runs alongside it after storeTimeout (logged), on this node and on another', async (t) => {
   const { a, b, logs } = await twoNodes(t, { storeTimeout: 200 })
   const cookie = await a.login()
-  for (const node of [a, b]) {
+  for (const [node, two] of [[a, false], [b, true]] as const) {
     const socket = await holder(node, cookie)
     armSlow()
     const slow = call(socket, 'slow', 'inc')
@@ -191,6 +226,12 @@ t.test('a socket event longer than storeTimeout: the request runs alongside it a
     await request
     t.ok(logs.slice(before).some((line) => /did not stop within storeTimeout/.test(line.msg)), 'logged')
     t.equal(typeof await call(socket, 'inc'), 'number', 'the socket\'s events go on')
+    if (two) {
+      // B did not answer in time: A took it off the holders, and B, alive, counted itself again.
+      const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
+      for (let i = 0; i < 200 && await admin.scard(nodes) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+      t.equal(await admin.scard(nodes), 1, 'B holds the session again')
+    }
     socket.disconnect()
     // The next round starts once the node left the session's holders.
     const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
@@ -206,7 +247,7 @@ for (const [where, two] of [['this node', false], ['another node', true]] as con
     armSlow()
     const slow = call(socket, 'slow', 'inc')
     await slowStarted
-    t.equal((await a.http('GET', '/session', cookie)).user, 'ada', 'the request ran after storeTimeout')
+    t.equal((await a.http('POST', '/read', cookie)).user, 'ada', 'the request ran after storeTimeout')
     finishSlow()
     t.equal(await slow, 'done')
     t.equal(await call(socket, 'inc'), 2, 'the next event runs: the gate is open')
@@ -242,7 +283,11 @@ t.test('pause messages that name nothing, or this node not, or come malformed, c
   emit('paused', key, 'nobody-asked', nodeB)
   emit('resume', key, 'never-given')
   emit('pause', 'a-session-not-held', 'token-4', [nodeB])
+  await admin.srem(`{sess:${sessionIdOf(cookie)}}:nodes`, nodeB)
+  emit('rejoin', key, 'another-node')
+  emit('rejoin', 'a-session-not-held', nodeB)
   await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(await admin.scard(`{sess:${sessionIdOf(cookie)}}:nodes`), 0, 'a rejoin for another node or another session does not count B again')
   t.same(answers, [['paused', 'a-session-not-held', 'token-4', nodeB]], 'only the pause of a session B does not hold was answered')
   t.equal(await call(socket, 'inc'), 1, 'B\'s events were not held')
 })

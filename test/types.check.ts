@@ -1,5 +1,5 @@
 // Type tests: compiled by `tsc --noEmit` in `npm test`; a typing regression fails the build.
-import Fastify from 'fastify'
+import Fastify, { type FastifyContextConfig } from 'fastify'
 import type { FastifySessionObject } from '@fastify/session'
 import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
@@ -11,6 +11,7 @@ import type { Equal, Expect } from './type-checks.js'
 
 type Covered = [
   Expect<Equal<Socket['session'], FastifySessionObject>>,
+  Expect<Equal<FastifyContextConfig['holdSockets'], boolean | undefined>>,
   Expect<Equal<ReturnType<Socket['session']['save']>, Promise<void>>>,
   Expect<Equal<Socket['session']['sessionId'], string>>,
   Expect<Equal<typeof fastifySocketIoSession, typeof socketSession>>,

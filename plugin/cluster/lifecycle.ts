@@ -45,15 +45,16 @@ export class Lifecycle {
   ) {
     const { shared } = ctx.store
     this.tracksHolders = peers.remote && shared !== undefined
-    let heldBy: ((id: string) => string[]) | undefined
-    if (this.tracksHolders) {
-      const counted = shared as NonNullable<typeof shared>
+    const counted = this.tracksHolders ? shared : undefined
+    if (counted !== undefined) {
       live.watch = this.holders(counted)
       counted.track()
-      heldBy = counted.heldBy
     }
-    this.pauses = new Pauses(peers, live, ctx, heldBy)
+    this.pauses = new Pauses(peers, live, ctx, counted, this.warnHolders)
   }
+
+  /** Logs a failed command of the store's holder counts. */
+  private readonly warnHolders = (err: unknown): void => { this.ctx.log.warn({ err }, 'fastify-socket.io-session: could not count the nodes that hold a session') }
 
   /** HTTP requests hold the socket events of their session. */
   private readonly pauses: Pauses
@@ -75,7 +76,7 @@ export class Lifecycle {
    * are told, so that theirs do too.
    */
   private holders (shared: NonNullable<Context['store']['shared']>): NonNullable<LiveSessions['watch']> {
-    const warn = (err: unknown): void => { this.ctx.log.warn({ err }, 'fastify-socket.io-session: could not count the nodes that hold a session') }
+    const warn = this.warnHolders
     return {
       held: (live) => {
         const id = live.id as string

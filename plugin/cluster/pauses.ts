@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Context, LiveSession } from '../session/live-session.js'
-import { LEASE_MS } from '../session/lease.js'
+import { LEASE_MS, type SharedSessions } from '../session/lease.js'
 import type { LiveSessions } from '../session/registry.js'
 import { within } from '../thenable.js'
 import type { Peers } from './peers.js'
@@ -21,7 +21,8 @@ interface Given {
  * the events that ran, and none writes over what it writes. On this node that is the live session's gate; other
  * nodes that hold it are asked (`pause`), each answers once its events finished (`paused`), and they are told
  * when the request is done (`resume`). A node that does not answer within `storeTimeout` is waited for no longer
- * (logged), and a node whose request never says `resume` opens again after 10 s.
+ * (logged) and taken off the session's holders (if it is alive, it counts itself again: `rejoin`); a node whose
+ * request never says `resume` opens again after 10 s.
  */
 export class Pauses {
   /** This node's requests waiting for other nodes: token → the nodes not heard from yet, and what to call then. */
@@ -33,8 +34,10 @@ export class Pauses {
     private readonly peers: Peers,
     private readonly live: LiveSessions,
     private readonly ctx: Pick<Context, 'store' | 'log' | 'options' | 'node'>,
-    /** The nodes a read of a session found holding it, when the store counts them. */
-    private readonly heldBy: ((id: string) => string[]) | undefined
+    /** The store's commands for the nodes that hold each session, when it counts them. */
+    private readonly shared: SharedSessions | undefined,
+    /** Logs a failed command of those. */
+    private readonly warn: (err: unknown) => void
   ) {}
 
   /**
@@ -44,7 +47,8 @@ export class Pauses {
   async hold (id: string): Promise<(() => void) | undefined> {
     const live = this.live.get(id)
     const here = live !== undefined && !live.gone ? live : undefined
-    const others = this.heldBy === undefined ? [] : this.heldBy(id).filter((node) => node !== this.ctx.node)
+    const shared = this.shared
+    const others = shared === undefined ? [] : shared.heldBy(id).filter((node) => node !== this.ctx.node)
     if (here === undefined && others.length === 0) return undefined
     let released = false
     const opens: Array<() => void> = []
@@ -63,6 +67,8 @@ export class Pauses {
     if (!await within(Promise.all(waits), this.ctx.options.storeTimeout)) {
       const silent = [...this.asked.get(token)?.left ?? []]
       this.ctx.log.warn({ nodes: silent }, 'fastify-socket.io-session: the socket events of a session did not stop within storeTimeout; the HTTP request runs alongside them')
+      // A node that crashed leaves its name among the holders: it is taken off, and counts itself again if it is alive.
+      for (const node of silent) (shared as SharedSessions).leave(id, node).then(() => this.peers.publish('rejoin', id, node), this.warn)
     }
     this.asked.delete(token)
     return () => {
@@ -79,7 +85,7 @@ export class Pauses {
 
   /** A message of the pause protocol from another node; false when it is another kind. */
   receive (kind: unknown, key: unknown, token: unknown, more: unknown): boolean {
-    const handle = kind === 'pause' ? this.pause : kind === 'paused' ? this.heard : kind === 'resume' ? this.resume : undefined
+    const handle = kind === 'pause' ? this.pause : kind === 'paused' ? this.heard : kind === 'resume' ? this.resume : kind === 'rejoin' ? this.rejoin : undefined
     if (handle === undefined) return false
     // A message without a token is none of this node's business.
     if (typeof token === 'string') handle(key, token, more)
@@ -101,6 +107,12 @@ export class Pauses {
       given.open = open
       if (given.resumed) open()
     }).then(() => { if (!given.resumed) answer() })
+  }
+
+  /** A node that did not answer in time was taken off the session's holders: if it is this one, it counts itself again. */
+  private readonly rejoin = (key: unknown, node: string): void => {
+    const live = node === this.ctx.node && typeof key === 'string' ? this.live.byName(key) : undefined
+    if (live !== undefined && !live.gone) (this.shared as SharedSessions).join(live.id as string, node).catch(this.warn)
   }
 
   /** A node answered that it holds the session's events. */

@@ -100,9 +100,9 @@ export class Peers {
     this.send(kind, id === undefined ? undefined : sessionKey(id), ...more)
   }
 
-  /** Sends a message about the session named `key`. */
+  /** Sends a message about the session named `key` (none once stopped: the adapter may be closing). */
   send (kind: string, key: string | undefined, ...more: unknown[]): void {
-    if (!this.remote) return
+    if (!this.remote || this.stopped) return
     // A publish on a disconnected client would reject where nobody listens: the others are asked to read their
     // sessions again once it is back.
     if (!adapterReady(this.io.of('/').adapter)) {

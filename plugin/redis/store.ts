@@ -4,7 +4,7 @@ import { Batch, type Command, type RedisPipeline } from './batch.js'
 import { HoldersSeen } from './holders.js'
 import { ACQUIRE, DESTROY, JOIN, LEAVE, MERGE, READ, RELEASE, SET, SETTLE, type Script } from './scripts.js'
 import { kShared, type SharedSessions } from '../session/lease.js'
-import { expiryOf, kMergeSave, type MergeResult, type MergeSave } from '../session/store.js'
+import { expiryOf, kMergeSave, kRead, type MergeResult, type MergeSave } from '../session/store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
 
@@ -139,12 +139,16 @@ export class RedisStore implements SessionStore {
   }
 
   get (id: string, callback: Callback): void {
-    this.read(id).then(parse).then((data) => callback(null, data), callback)
+    this.read(id, this.holders).then(parse).then((data) => callback(null, data), callback)
+  }
+
+  /** The plugin's own reads (handshakes, reading again after a write elsewhere, revalidation): the session alone, one HGETALL. */
+  [kRead] (id: string, callback: Callback): void {
+    this.read(id, undefined).then(parse).then((data) => callback(null, data), callback)
   }
 
   /** A session's hash (empty when there is none); with the nodes that hold it when they are counted (same command). */
-  private async read (id: string): Promise<Record<string, string>> {
-    const holders = this.holders
+  private async read (id: string, holders: HoldersSeen | undefined): Promise<Record<string, string>> {
     if (holders !== undefined) {
       const [hash, nodes] = await this.run(READ, [this.prefix + id, this.tagged(id, 'nodes')]) as [unknown, unknown[]]
       holders.found(id, nodes.map(String))

@@ -80,17 +80,21 @@ async function save (c: HttpContext, id: string, session: Data): Promise<void> {
   c.writes.merged(id, local, session)
 }
 
+/** Methods that do not change state (RFC 9110): their requests do not hold the sockets unless their route says so. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+
 /** Keys a session read again keeps as they are: its cookie, the names @fastify/session keeps, and one no object can have. */
 const kept = new Set(['cookie', 'sessionId', 'encryptedSessionId', '__proto__'])
 
 /**
  * A request whose session sockets hold (here or on other nodes): their events wait until its response is sent
  * (10 s at most), and the request reads the session again once they stopped, so that it sees what they wrote and
- * they see what it writes. Runs before the handler, after the body was read.
+ * they see what it writes. Runs before the handler, after the body was read; not for GET, HEAD and OPTIONS
+ * requests unless their route's `config.holdSockets` says so (nor for routes whose config says false).
  */
 async function holdSockets (c: HttpContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const session = request.session as unknown as Data & { sessionId: string }
-  if (!c.loaded.has(session)) return
+  if (!c.loaded.has(session) || !(request.routeOptions.config.holdSockets ?? !SAFE.has(request.method))) return
   const id = session.sessionId
   const release = await c.writes.hold(id)
   if (release === undefined) return

@@ -19,6 +19,9 @@ export type MergeSave = (id: string, changed: Map<string, string>, removed: stri
 /** Where the plugin finds a store's merge-save (a store that has one returns a new object on every read). */
 export const kMergeSave = Symbol.for('fastify-socket.io-session.merge-save')
 
+/** Where the plugin finds a store's read for its own use, when it differs from `get` (which may do more). */
+export const kRead = Symbol.for('fastify-socket.io-session.read')
+
 /** A store's error, as the plugin reports it; a session that is gone stays that error. */
 export function failure (err: unknown): Error {
   if ((err as { code?: unknown })?.code === 'FST_SIO_SESSION_GONE') return err as Error
@@ -93,7 +96,8 @@ function call<T> (timeout: number, run: (done: (err?: unknown, value?: T) => voi
  * the store's `set` and `destroy`: the plugin's own calls go to the store's methods.
  */
 export function timedStore (store: SessionStore, timeout: number): Store {
-  const { get, set, destroy } = store
+  const { set, destroy } = store
+  const get = (store as { [kRead]?: SessionStore['get'] })[kRead] ?? store.get
   const merge = (store as { [kMergeSave]?: MergeSave })[kMergeSave]
   const queues = new Map<string, Promise<unknown>>()
   return {
