@@ -164,6 +164,26 @@ t.test('GET requests, and routes whose config says holdSockets: false, do not wa
   }
 })
 
+t.test('a request whose client left while it waited lets the socket events go on at once', async (t) => {
+  const a = await startApp(t, { setup, plugin: { requireSession: true } })
+  const cookie = await a.login()
+  const socket = await holder(a, cookie, false)
+  armSlow()
+  const slow = call(socket, 'slow', 'inc')
+  await slowStarted
+  const controller = new AbortController()
+  const request = fetch(a.url + '/read', { method: 'POST', headers: { cookie }, signal: controller.signal }).catch((err: Error) => err.name)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  controller.abort()
+  t.equal(await request, 'AbortError')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  finishSlow()
+  t.equal(await slow, 'done')
+  const started = Date.now()
+  t.equal(await call(socket, 'inc'), 2)
+  t.ok(Date.now() - started < 1000, 'the next event did not wait for the 10 s bound')
+})
+
 t.test('a request that waited while a socket event destroyed the session runs with what it read; its save finds the session gone', async (t) => {
   const a = await startApp(t, { redis: redis.url, setup, plugin: { requireSession: true } })
   const cookie = await a.login()

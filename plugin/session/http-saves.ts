@@ -104,7 +104,9 @@ async function holdSockets (c: HttpContext, request: FastifyRequest, reply: Fast
   }
   const timer = setTimeout(done, LEASE_MS)
   timer.unref()
-  reply.raw.once('close', done)
+  // A client that left while the request waited: the events go on at once.
+  if (reply.raw.closed) done()
+  else reply.raw.once('close', done)
   const stored = await c.store.get(id)
   // Gone meanwhile: the request goes on with what it read (its save finds the session gone).
   if (stored === undefined) return
