@@ -12,15 +12,8 @@ const admin = redis.client()
 /** Lets the running `slow` event finish. */
 let release = (): void => {}
 
-/** Called with each event packet a server receives, before the event is dispatched. */
-let onPacket = (): void => {}
-
 const routes = (app: FastifyInstance): void => {
   app.io.on('connection', (socket) => {
-    socket.use((_packet, next) => {
-      onPacket()
-      next()
-    })
     socket.on('inc', (ack: (v: unknown) => void) => { const s = socket.session as any; s.count = (s.count ?? 0) + 1; ack(s.count) })
   })
   app.io.event('slow', async () => { await new Promise<void>((resolve) => { release = resolve }); return 'slow' })
@@ -91,14 +84,21 @@ t.test('a session that disappears from Redis while an event waits for the lease:
 t.test('a socket that leaves while its event waits: the event does not run, and the lease is given back', async (t) => {
   const { tabA, lease, a, b, cookie } = await sharedSession(t)
   await admin.set(lease, 'another node', 'PX', 10_000)
-  // The event reached the server and waits for the lease; then its socket leaves.
-  const arrived = new Promise<void>((resolve) => { onPacket = resolve })
+  // The event waits for the lease (node A has asked for it and found it busy); then its socket leaves.
+  const original = a.app.redis.evalsha.bind(a.app.redis)
+  let tried = (): void => {}
+  const asked = new Promise<void>((resolve) => { tried = resolve })
+  ;(a.app.redis as any).evalsha = async (sha: string, ...rest: unknown[]) => {
+    const reply = await original(sha, ...rest as [number])
+    if (sha === ACQUIRE.sha) tried()
+    return reply
+  }
+  t.teardown(() => { (a.app.redis as any).evalsha = original })
   tabA.emit('inc-route', () => t.fail('no reply after leaving'))
-  await arrived
-  onPacket = () => {}
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await asked
   tabA.disconnect()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  for (let i = 0; i < 500 && a.app.io.of('/').sockets.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  t.equal(a.app.io.of('/').sockets.size, 0, 'node A saw the socket leave')
   await admin.del(lease)
   const other = await b.connected({ extraHeaders: { cookie } })
   t.equal(await call(other, 'inc-route'), 1, 'the event of the socket that left never ran')
