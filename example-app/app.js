@@ -8,7 +8,7 @@ import fastifyRedis from '@fastify/redis'
 import { Redis } from 'ioredis'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Type } from 'typebox'
-import { chat, memoryHistory, redisHistory, requireUser } from './chat.js'
+import { announcing, chat, memoryHistory, redisHistory, requireUser } from './chat.js'
 import { chatPage, loginPage } from './pages.js'
 
 const DEV_SECRET = 'dev secret: set SESSION_SECRET outside development'
@@ -90,7 +90,11 @@ export async function build (opts = {}, { redisUrl = process.env.REDIS_URL, stor
     const pub = redis.duplicate()
     const sub = redis.duplicate()
     for (const client of [pub, sub]) client.on('error', (err) => app.log.warn({ err }, 'redis'))
-    app.addHook('onClose', async () => { await Promise.all([redis, pub, sub].map(closeClient)) })
+    app.addHook('onClose', async () => {
+      // Presence lists asked of the other nodes when the sockets left finish first (their requests use these clients).
+      await Promise.allSettled([...announcing.get(app) ?? []])
+      await Promise.all([redis, pub, sub].map(closeClient))
+    })
     await app.register(fastifyRedis, { client: redis })
     store ??= new RedisStore({ client: app.redis })
     adapter = createAdapter(pub, sub)

@@ -17,6 +17,8 @@ export interface History {
 }
 /** How many messages of a room a new tab is shown. */
 export const HISTORY: number
+/** The presence announcements in progress of each app (it waits for them before closing its Redis clients). */
+export const announcing: WeakMap<FastifyInstance, Set<Promise<void>>>
 /** The last messages of each room, in this process (one node). */
 export function memoryHistory (): History
 /** The last messages of each room in a Redis list (an ioredis client), shared by every node. */

@@ -21,8 +21,24 @@ function sessionRoom (socket) {
   return 'session:' + createHash('sha256').update(socket.session.sessionId).digest('base64url').slice(0, 22)
 }
 
+/** The announcements in progress of each app: it waits for them before closing its Redis clients. */
+export const announcing = new WeakMap()
+
 /** Tells a room who is in it: the users of its sockets, on every node (through the adapter). */
 async function announce (app, room) {
+  const pending = announcing.get(app) ?? new Set()
+  announcing.set(app, pending)
+  const run = listOnline(app, room)
+  pending.add(run)
+  try {
+    await run
+  } finally {
+    pending.delete(run)
+  }
+}
+
+/** Lists the users of a room's sockets on every node, and sends the list to the room. */
+async function listOnline (app, room) {
   try {
     const sockets = await app.io.in(room).fetchSockets()
     const users = [...new Set(sockets.map((socket) => socket.data.user))].sort((a, b) => a.localeCompare(b))
