@@ -19,8 +19,8 @@ export class Gate {
     this.running++
   }
 
-  /** An event finished (its save too). */
-  exit (): void {
+  /** An event finished (its save too). Bound once, so that each event can be handed it without a closure of its own. */
+  readonly exit = (): void => {
     if (--this.running > 0) return
     const idle = this.idle
     this.idle = []

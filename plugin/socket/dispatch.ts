@@ -102,7 +102,7 @@ export function dispatchHooks (registry: LiveSessions, routes: RouteTable, conne
     // Counted while it runs: an HTTP request of the session waits for it (see gate.ts).
     const gate = live.gate
     gate.enter()
-    const done = (): void => gate.exit()
+    const done = gate.exit
     if (live.shared) leased(socket, live, route, listeners, args, String(event), done)
     else if (route !== undefined) runRoute(socket, live, route, args, done)
     else runListeners(socket, listeners as Listener[], args, String(event), done)
