@@ -86,7 +86,8 @@ export function createRegistration (fastify: FastifyInstance, input: unknown): v
     cookieName: options.cookieName,
     cookiePrefix: options.cookiePrefix,
     signer: internals.signer,
-    writes: lifecycle
+    writes: lifecycle,
+    pauses: lifecycle.pauses
   })
 
   const { path } = options.asyncapi

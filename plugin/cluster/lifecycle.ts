@@ -56,16 +56,8 @@ export class Lifecycle {
   /** Logs a failed command of the store's holder counts. */
   private readonly warnHolders = (err: unknown): void => { this.ctx.log.warn({ err }, 'fastify-socket.io-session: could not count the nodes that hold a session') }
 
-  /** HTTP requests hold the socket events of their session. */
-  private readonly pauses: Pauses
-
-  /**
-   * Holds the socket events of session `id`, on every node that holds it, while an HTTP request has it: resolves
-   * once they stopped, with what lets them go on; undefined when no socket holds the session.
-   */
-  async hold (id: string): Promise<(() => void) | undefined> {
-    return await this.pauses.hold(id)
-  }
+  /** HTTP requests hold the socket events of their session (here, and through messages on the other nodes). */
+  readonly pauses: Pauses
 
   /** The store counts the nodes that hold each session: a save of a session no other node holds is not announced. */
   private readonly tracksHolders: boolean

@@ -19,7 +19,11 @@ export interface HttpWrites {
   merged: (id: string, local: Changes, session: Data) => void
   /** A session was destroyed (logout, regenerate). */
   removed: (id: string) => void
-  /** Holds the socket events of session `id` while a request has it; undefined when no socket holds it. */
+}
+
+/** Holds the socket events of session `id` while a request has it (see cluster/pauses.ts). */
+export interface SocketPauses {
+  /** Resolves once they stopped, with what lets them go on; undefined when no socket holds the session. */
   hold: (id: string) => Promise<(() => void) | undefined>
 }
 
@@ -30,6 +34,7 @@ export interface HttpContext {
   cookiePrefix: string
   signer: Signer
   writes: HttpWrites
+  pauses: SocketPauses
   /** Each request's session as it was loaded from the store (kept while the session object lives). */
   loaded: WeakMap<object, Snapshot>
 }
@@ -96,7 +101,7 @@ async function holdSockets (c: HttpContext, request: FastifyRequest, reply: Fast
   const session = request.session as unknown as Data & { sessionId: string }
   if (!c.loaded.has(session) || !(request.routeOptions.config.holdSockets ?? !SAFE.has(request.method))) return
   const id = session.sessionId
-  const release = await c.writes.hold(id)
+  const release = await c.pauses.hold(id)
   if (release === undefined) return
   const done = (): void => {
     clearTimeout(timer)
