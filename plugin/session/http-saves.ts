@@ -115,7 +115,8 @@ async function holdSockets (c: HttpContext, request: FastifyRequest, reply: Fast
   const stored = await c.store.get(id)
   // Gone meanwhile: the request goes on with what it read (its save finds the session gone).
   if (stored === undefined) return
-  const fresh = JSON.parse(JSON.stringify(stored)) as Data
+  // A store that shares its objects (the memory store) is copied from; the Redis store's are fresh already.
+  const fresh = (c.store.merge === undefined ? JSON.parse(JSON.stringify(stored)) : stored) as Data
   for (const key of Object.keys(session)) if (!kept.has(key) && !Object.hasOwn(fresh, key)) delete session[key]
   for (const key of Object.keys(fresh)) if (!kept.has(key)) session[key] = fresh[key]
   c.loaded.set(session, snapshot(session))
