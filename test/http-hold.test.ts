@@ -66,13 +66,21 @@ async function twoNodes (t: Test, plugin: AppOptions['plugin'] = {}) {
   return { a, b, logs }
 }
 
+/** Waits (1 s at most) until `until` holds for the number of nodes that hold the session of `cookie`; resolves to that number. */
+async function holders (cookie: string, until: (count: number) => boolean): Promise<number> {
+  const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
+  let count = await admin.scard(nodes)
+  for (let i = 0; i < 200 && !until(count); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    count = await admin.scard(nodes)
+  }
+  return count
+}
+
 /** A socket of `cookie` on `node`, once the node is counted among the session's holders (Redis stores only). */
 async function holder (node: TestApp, cookie: string, counted = true) {
   const socket = await node.connected({ extraHeaders: { cookie } })
-  if (counted) {
-    const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
-    for (let i = 0; i < 200 && await admin.scard(nodes) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
-  }
+  if (counted) await holders(cookie, (count) => count > 0)
   return socket
 }
 
@@ -159,8 +167,7 @@ t.test('GET requests, and routes whose config says holdSockets: false, do not wa
     finishSlow()
     t.equal(await slow, 'done')
     socket.disconnect()
-    const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
-    for (let i = 0; i < 200 && await admin.scard(nodes) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    await holders(cookie, (count) => count === 0)
   }
 })
 
@@ -248,14 +255,11 @@ t.test('a socket event longer than storeTimeout: the request runs alongside it a
     t.equal(typeof await call(socket, 'inc'), 'number', 'the socket\'s events go on')
     if (two) {
       // B did not answer in time: A took it off the holders, and B, alive, counted itself again.
-      const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
-      for (let i = 0; i < 200 && await admin.scard(nodes) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
-      t.equal(await admin.scard(nodes), 1, 'B holds the session again')
+      t.equal(await holders(cookie, (count) => count > 0), 1, 'B holds the session again')
     }
     socket.disconnect()
     // The next round starts once the node left the session's holders.
-    const nodes = `{sess:${sessionIdOf(cookie)}}:nodes`
-    for (let i = 0; i < 200 && await admin.scard(nodes) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    await holders(cookie, (count) => count === 0)
   }
 })
 
