@@ -41,9 +41,10 @@ export function createRegistration (fastify: FastifyInstance, input: unknown): v
   const ownOrigin = readOwnOrigin(fastify)
   // The plugin's own store calls: timed, and past the HTTP watch below.
   const store = timedStore(internals.store, options.storeTimeout)
-  const peers = new Peers(io)
-  const registry = new LiveSessions(peers.remote)
   const node = randomUUID()
+  const warnStream = (err: unknown): void => { log.warn({ err }, 'fastify-socket.io-session: a command of the stream of messages between nodes failed') }
+  const peers = new Peers(io, store.stream, { node, warn: warnStream })
+  const registry = new LiveSessions(peers.remote)
   const lifecycle = new Lifecycle(peers, registry, { store, log, options, node }, options)
   const shared: Context = { store, log, options, events: lifecycle, node }
   const c: ConnectContext = {

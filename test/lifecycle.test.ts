@@ -71,7 +71,7 @@ t.test('messages the plugin does not know are ignored', async (t) => {
   const socket = await a.connected({ extraHeaders: { cookie } })
   const id = sessionIdOf(cookie)
   const { sessionKey } = await import('../plugin/session/registry.js')
-  const heard = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
+  const heard = new Promise<void>((resolve) => a.app.io.on('fastify-socket.io-session', (kind: unknown, key: unknown) => { if (kind === 'gone' && key === 42) resolve() }))
   b.app.io.serverSideEmit('fastify-socket.io-session', 'unknown', sessionKey(id))
   b.app.io.serverSideEmit('fastify-socket.io-session', 'gone', 42)
   await heard

@@ -1,5 +1,6 @@
 import type { Server } from 'socket.io'
 import { adapterClients, adapterReady, carriesMessages, clientReady } from '../internals/adapter.js'
+import { MessageStream, type StreamLink } from '../redis/stream.js'
 import { sessionKey } from '../session/registry.js'
 
 // ---- Messages between nodes, as Socket.IO server-side events over the adapter ----
@@ -7,7 +8,15 @@ import { sessionKey } from '../session/registry.js'
 /** The server-side event that carries the plugin's messages between nodes. */
 export const PEER_EVENT = 'fastify-socket.io-session'
 
-/** The other nodes: whether there are any, and how to tell them about a session (named by a hash of its id). */
+/** Messages about the nodes themselves: they go over the adapter, whose servers they count. */
+const ABOUT_NODES = new Set(['hello', 'here'])
+
+/**
+ * The other nodes: whether there are any, and how to tell them about a session (named by a hash of its id). With a
+ * store that carries them (the Redis store on ioredis), the messages about sessions go on its stream, where a node
+ * that was away reads what it missed; otherwise over the adapter, where a node whose subscriber was away reads all
+ * its live sessions again.
+ */
 export class Peers {
   /** The adapter carries messages to other nodes (the in-memory one cannot). */
   readonly remote: boolean
@@ -27,7 +36,16 @@ export class Peers {
   private greeting: NodeJS.Timeout | undefined
   private greeted = 0
 
-  constructor (private readonly io: Server) {
+  /** The store's stream, once started. */
+  private stream: MessageStream | undefined
+
+  constructor (
+    private readonly io: Server,
+    /** The store's stream, when it has one. */
+    private readonly link?: StreamLink,
+    /** This node's name (its own entries in the stream are skipped), and where a failed stream command is logged. */
+    private readonly self?: { node: string, warn: (err: unknown) => void }
+  ) {
     this.remote = carriesMessages(io.of('/').adapter)
   }
 
@@ -40,6 +58,13 @@ export class Peers {
     this.onMessage = onMessage
     this.onResync = onResync
     this.io.on(PEER_EVENT, this.receive)
+    if (this.remote && this.link !== undefined) {
+      const { node, warn } = this.self as NonNullable<Peers['self']>
+      // Delivered as the adapter delivers server-side events: to the listeners of PEER_EVENT.
+      const deliver = (message: unknown[]): void => { this.io.of('/')._onServerSideEmit([PEER_EVENT, ...message]) }
+      this.stream = new MessageStream(this.link, node, deliver, () => this.onResync(), warn)
+      this.stream.start()
+    }
     const { subClient, pubClient } = adapterClients(this.io.of('/').adapter)
     // A subscriber that is not connected yet: its first 'ready' is its first connection, not a return.
     this.firstConnection = subClient !== undefined && !clientReady(subClient)
@@ -59,6 +84,7 @@ export class Peers {
     this.stopped = true
     clearTimeout(this.greeting)
     this.io.off(PEER_EVENT, this.receive)
+    this.stream?.stop()
     const { subClient, pubClient } = adapterClients(this.io.of('/').adapter)
     subClient?.off('ready', this.subscribed)
     pubClient?.off('ready', this.connected)
@@ -69,7 +95,8 @@ export class Peers {
    * sessions are read again (a moment later, once the client subscribed again).
    */
   private readonly subscribed = (): void => {
-    if (this.firstConnection) {
+    // Messages about sessions on the stream are read from where the node left off.
+    if (this.firstConnection || this.stream !== undefined) {
       this.firstConnection = false
       return
     }
@@ -103,6 +130,7 @@ export class Peers {
   /** Sends a message about the session named `key` (none once stopped: the adapter may be closing). */
   send (kind: string, key: string | undefined, ...more: unknown[]): void {
     if (!this.remote || this.stopped) return
+    if (this.stream !== undefined && !ABOUT_NODES.has(kind)) return this.stream.send([kind, key, ...more])
     // A publish on a disconnected client would reject where nobody listens: the others are asked to read their
     // sessions again once it is back.
     if (!adapterReady(this.io.of('/').adapter)) {

@@ -4,6 +4,7 @@ import { Batch, type Command, type RedisPipeline } from './batch.js'
 import { HoldersSeen } from './holders.js'
 import { ACQUIRE, DESTROY, JOIN, LEAVE, MERGE, READ, RELEASE, SET, SETTLE, type Script } from './scripts.js'
 import { kShared, type SharedSessions } from '../session/lease.js'
+import { kStream, streamCapable, type StreamLink } from './stream.js'
 import { expiryOf, kMergeSave, kRead, type MergeResult, type MergeSave } from '../session/store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
@@ -136,7 +137,12 @@ export class RedisStore implements SessionStore {
     this.ttl = positive(options.ttl, 'ttl', 86_400_000)
     this.timeout = positive(options.timeout, 'timeout', 2000)
     this.tombstoneTtl = positive(options.tombstoneTtl, 'tombstoneTtl', 3_600_000)
+    // The nodes' messages go on a stream of their own (ioredis clients; on node-redis, over the adapter).
+    if (streamCapable(client)) this[kStream] = { client, key: `{${this.prefix}}:messages` }
   }
+
+  /** Where the plugin's messages between nodes go, when the client can read a stream (see stream.ts). */
+  [kStream]: StreamLink | undefined
 
   get (id: string, callback: Callback): void {
     this.read(id, this.holders).then(parse).then((data) => callback(null, data), callback)

@@ -1,6 +1,7 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_STORE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
 import { kShared, type SharedSessions } from './lease.js'
+import { kStream, type StreamLink } from '../redis/stream.js'
 
 // ---- The session store as the plugin calls it: promises, each call bounded by a timeout ----
 
@@ -61,6 +62,8 @@ export interface Store {
   merge: MergeSave | undefined
   /** The store's commands for sessions live on several nodes, when it has them (the Redis store). */
   shared: SharedSessions | undefined
+  /** Where the nodes' messages go, when the store can carry them (the Redis store on ioredis). */
+  stream: StreamLink | undefined
   /** Runs a read-merge-write of session `id` after the ones before it (for stores without a merge-save). */
   exclusive: <T>(id: string, run: () => Promise<T>) => Promise<T>
 }
@@ -113,6 +116,7 @@ export function timedStore (store: SessionStore, timeout: number): Store {
     set: async (id, data) => { await call(timeout, (done) => set.call(store, id, data as never, done)) },
     destroy: async (id) => { await call(timeout, (done) => destroy.call(store, id, done)) },
     shared: (store as { [kShared]?: SharedSessions })[kShared],
+    stream: (store as { [kStream]?: StreamLink })[kStream],
     merge: merge && (async (...args) => await call<MergeResult>(timeout, (done) => { merge.apply(store, args).then((result) => done(undefined, result), done) }) as MergeResult),
     exclusive: async (id, run) => {
       const before = queues.get(id)

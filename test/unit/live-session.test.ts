@@ -16,6 +16,7 @@ function gatedStore (initial: Stored): { store: Store, stored: () => Stored, ope
     destroy: async () => { data = {} },
     merge: undefined,
     shared: undefined,
+    stream: undefined,
     exclusive: async (_id, run) => await run()
   }
   return { store, stored: () => data, open }

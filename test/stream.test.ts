@@ -1,0 +1,81 @@
+import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import { startRedis } from './redis-server.js'
+import { MessageStream, type StreamClient } from '../plugin/redis/stream.js'
+
+// ---- The stream of messages between nodes, by itself on a real Redis ----
+
+const redis = await startRedis(t)
+const admin = redis.client()
+const KEY = 'test:messages'
+
+/** A stream of node `node` on a client of its own; what it delivers, and how often it found a gap. */
+function node (t: Test, name: string) {
+  const client = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: 1 })
+  client.on('error', () => {})
+  const got: unknown[][] = []
+  const waiting: Array<() => void> = []
+  const counts = { gaps: 0, warnings: 0 }
+  const stream = new MessageStream({ client: client as unknown as StreamClient, key: KEY }, name, (message) => {
+    got.push(message)
+    for (const wake of waiting.splice(0)) wake()
+  }, () => counts.gaps++, () => counts.warnings++)
+  t.teardown(() => {
+    stream.stop()
+    client.disconnect()
+  })
+  /** Resolves once `n` messages were delivered. */
+  const delivered = async (n: number): Promise<unknown[][]> => {
+    while (got.length < n) await new Promise<void>((resolve) => waiting.push(resolve))
+    return got
+  }
+  return { stream, client, delivered, counts }
+}
+
+/** Resolves, with the stream's length, once a node wrote its first entry (its 'up'). */
+async function joined (): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const length = await admin.xlen(KEY)
+    if (length > 0) return length
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return 0
+}
+
+t.test('entries the plugin did not write are skipped; its own messages are not delivered to itself', async (t) => {
+  await admin.del(KEY)
+  const a = node(t, 'a')
+  const b = node(t, 'b')
+  a.stream.start()
+  t.equal(await joined(), 1)
+  b.stream.start()
+  for (let i = 0; i < 200 && await admin.xlen(KEY) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await admin.xadd(KEY, '*', 'other', 'fields')
+  await admin.xadd(KEY, '*', 'n', 'x', 'm', 'not json')
+  await admin.xadd(KEY, '*', 'n', 'x', 'm', '{"not":"an array"}')
+  a.stream.send(['changed', 'key-1'])
+  b.stream.send(['gone', 'key-2'])
+  t.same(await a.delivered(2), [['up'], ['gone', 'key-2']], 'A hears B join, then gets its message, and none of the others')
+  t.same(await b.delivered(1), [['changed', 'key-1']], 'B gets A\'s message only')
+  t.same([a.counts, b.counts], [{ gaps: 0, warnings: 0 }, { gaps: 0, warnings: 0 }])
+})
+
+t.test('a node that starts while Redis is down joins once it is back, and hears what is sent then', async (t) => {
+  await admin.del(KEY)
+  await redis.kill()
+  const a = node(t, 'a')
+  a.stream.start()
+  // Stopped before it could join: it never reads.
+  const early = node(t, 'early')
+  early.stream.start()
+  early.stream.stop()
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await redis.start()
+  t.equal(await joined(), 1, 'A joined once Redis was back; the stopped node did not')
+  const b = node(t, 'b')
+  b.stream.start()
+  for (let i = 0; i < 200 && await admin.xlen(KEY) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  b.stream.send(['changed', 'key-3'])
+  t.same(await a.delivered(2), [['up'], ['changed', 'key-3']], 'A hears B join, then its message')
+  t.equal(await admin.xlen(KEY), 3, 'two nodes joined (the stopped one did not), one message')
+})
