@@ -8,6 +8,7 @@ import { startApp, call, hears, next, type AppOptions, type TestApp, sessionIdOf
 // ---- Two nodes sharing Redis (sessions) and the Redis adapter (Socket.IO) ----
 
 const redis = await startRedis(t)
+const admin = redis.client()
 
 const routes = (app: FastifyInstance): void => {
   app.io.on('connection', (socket) => {
@@ -42,6 +43,8 @@ async function nodes (t: Tap, options: AppOptions = {}): Promise<[TestApp, TestA
   const up = options.session?.store === undefined ? hears(a.app, 'up') : undefined
   const b = await startApp(t, opts)
   await Promise.all([hello, up])
+  // And both nodes' stream readers are waiting (B's first read goes out once its connection is up).
+  if (up !== undefined) await waitFor(async () => ((await admin.client('LIST')) as string).split('\n').filter((line) => / flags=b .*cmd=xread/.test(line)).length >= 2)
   return [a, b]
 }
 

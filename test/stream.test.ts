@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { startRedis } from './redis-server.js'
-import { MessageStream, type StreamClient } from '../plugin/redis/stream.js'
+import { MessageStream } from '../plugin/redis/stream.js'
+import type { StreamClient } from '../plugin/session/store.js'
 
 // ---- The stream of messages between nodes, by itself on a real Redis ----
 

@@ -1,6 +1,7 @@
 import type { Server } from 'socket.io'
 import { adapterClients, adapterReady, carriesMessages, clientReady } from '../internals/adapter.js'
-import { MessageStream, type StreamLink } from '../redis/stream.js'
+import { MessageStream } from '../redis/stream.js'
+import type { StreamLink } from '../session/store.js'
 import { sessionKey } from '../session/registry.js'
 
 // ---- Messages between nodes, as Socket.IO server-side events over the adapter ----

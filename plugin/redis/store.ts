@@ -4,8 +4,8 @@ import { Batch, type Command, type RedisPipeline } from './batch.js'
 import { HoldersSeen } from './holders.js'
 import { ACQUIRE, DESTROY, JOIN, LEAVE, MERGE, READ, RELEASE, SET, SETTLE, type Script } from './scripts.js'
 import { kShared, type SharedSessions } from '../session/lease.js'
-import { kStream, streamCapable, type StreamLink } from './stream.js'
-import { expiryOf, kMergeSave, kRead, type MergeResult, type MergeSave } from '../session/store.js'
+import { streamCapable } from './stream.js'
+import { expiryOf, kMergeSave, kRead, kStream, type MergeResult, type MergeSave, type StreamLink } from '../session/store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
 

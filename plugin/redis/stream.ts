@@ -1,24 +1,6 @@
 // ---- The plugin's messages between nodes, on a Redis stream: read from where each node left off ----
 
-/** Where a store that can carry the plugin's messages says how (the Redis store on an ioredis client). */
-export const kStream = Symbol.for('fastify-socket.io-session.stream')
-
-/** One entry as XREAD and XRANGE answer it: its id, and its fields and values. */
-type Entry = [string, string[]]
-
-/** The part of an ioredis client (or `Cluster`) the stream uses. */
-export interface StreamClient {
-  xadd: (key: string, ...args: Array<string | number>) => Promise<string | null>
-  xread: (...args: Array<string | number>) => Promise<Array<[string, Entry[]]> | null>
-  xrange: (key: string, start: string, end: string) => Promise<Entry[]>
-  /** A connection of its own for the blocking reads. */
-  duplicate: () => StreamClient
-  disconnect: () => void
-  on: (event: 'ready' | 'error', listener: () => void) => unknown
-}
-
-/** What the store hands the plugin: the client, and the stream's key. */
-export interface StreamLink { client: StreamClient, key: string }
+import type { StreamClient, StreamEntry as Entry, StreamLink } from '../session/store.js'
 
 /** Whether `client` has what the stream needs (ioredis does; node-redis has other method names). */
 export function streamCapable (client: object): client is StreamClient {

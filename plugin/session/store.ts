@@ -1,7 +1,6 @@
 import type { SessionStore } from '@fastify/session'
 import { FST_SIO_SESSION_STORE, FST_SIO_SESSION_TIMEOUT } from '../errors.js'
 import { kShared, type SharedSessions } from './lease.js'
-import { kStream, type StreamLink } from '../redis/stream.js'
 
 // ---- The session store as the plugin calls it: promises, each call bounded by a timeout ----
 
@@ -49,6 +48,30 @@ export function cookieExpired (cookie: unknown, now = Date.now()): boolean {
 export function expired (stored: Stored): boolean {
   return cookieExpired(stored.cookie)
 }
+
+// ---- A store that carries the nodes' messages (the Redis store on ioredis; see redis/stream.ts) ----
+
+/** Where a store that can carry the plugin's messages says how (the Redis store on an ioredis client). */
+export const kStream = Symbol.for('fastify-socket.io-session.stream')
+
+/** One entry as XREAD and XRANGE answer it: its id, and its fields and values. */
+export type StreamEntry = [string, string[]]
+
+/** The part of an ioredis client (or `Cluster`) the stream uses. */
+export interface StreamClient {
+  xadd: (key: string, ...args: Array<string | number>) => Promise<string | null>
+  xread: (...args: Array<string | number>) => Promise<Array<[string, StreamEntry[]]> | null>
+  xrange: (key: string, start: string, end: string) => Promise<StreamEntry[]>
+  /** A connection of its own for the blocking reads. */
+  duplicate: () => StreamClient
+  disconnect: () => void
+  on: (event: 'ready' | 'error', listener: () => void) => unknown
+}
+
+/** What the store hands the plugin: the client, and the stream's key. */
+export interface StreamLink { client: StreamClient, key: string }
+
+// ---- The store as the plugin calls it ----
 
 /** The session store, as every part of the plugin calls it. */
 export interface Store {
