@@ -201,6 +201,23 @@ t.test('a lost message: revalidation ends a socket whose session is gone', async
   t.ok(Date.now() - start < 1000, `ended within ${Date.now() - start} ms`)
 })
 
+t.test('revalidation: a session held on two nodes is read by each every other interval, so it costs what a session held on one does', async (t) => {
+  const [a, b] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 200, checkInterval: 25 } })
+  const alone = await a.login()
+  const both = await a.login()
+  await on(a, alone)
+  await on(a, both)
+  const shared = sharedOn(a)
+  await on(b, both)
+  await shared
+  await redis.resetCommands()
+  const reads = async (cookie: string): Promise<number> => (await redis.commandsByKey())[`hgetall sess:${sessionIdOf(cookie)}`] ?? 0
+  t.ok(await waitFor(async () => await reads(alone) >= 6), 'the session held on A alone is read again every interval')
+  const twice = await reads(both)
+  // Read every interval on each node, it would have been read about 12 times by now.
+  t.ok(twice >= 3 && twice <= await reads(alone) + 2, `the session held on both nodes: ${twice} reads, as many as the other's (${await reads(alone)})`)
+})
+
 t.test('commands on two nodes for a session held on both: each event takes the lease (two scripts); a changing one saves and tells the other node, which reads it again', async (t) => {
   const [a, b] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 60_000 } })
   const cookie = await a.login()

@@ -22,6 +22,8 @@ export interface RedisServer {
   start: () => Promise<void>
   /** Counts of the commands clients sent since the last reset, by command name (from MONITOR). */
   commands: () => Promise<Record<string, number>>
+  /** The same counts by command name and first argument (`hgetall sess:<id>`). */
+  commandsByKey: () => Promise<Record<string, number>>
   resetCommands: () => Promise<void>
 }
 
@@ -65,6 +67,7 @@ export async function startRedis (t: { teardown: (fn: () => unknown) => void }):
   const monitor = await watcher.monitor()
   for (const client of [watcher, monitor]) client.on('error', () => {})
   let counts: Record<string, number> = {}
+  let byKey: Record<string, number> = {}
   let marker = 0
   let seen: (() => void) | undefined
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -72,6 +75,8 @@ export async function startRedis (t: { teardown: (fn: () => unknown) => void }):
     const name = String(args[0]).toLowerCase()
     if (name === 'echo' && args[1] === `marker-${marker}`) return seen?.()
     counts[name] = (counts[name] ?? 0) + 1
+    const keyed = `${name} ${String(args[1])}`
+    byKey[keyed] = (byKey[keyed] ?? 0) + 1
   })
   /** Waits until the monitor saw every command sent before now. */
   const sync = async (): Promise<void> => {
@@ -112,9 +117,14 @@ export async function startRedis (t: { teardown: (fn: () => unknown) => void }):
       await sync()
       return { ...counts }
     },
+    commandsByKey: async () => {
+      await sync()
+      return { ...byKey }
+    },
     resetCommands: async () => {
       await sync()
       counts = {}
+      byKey = {}
     }
   }
   admin.on('error', () => {})
