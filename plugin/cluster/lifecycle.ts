@@ -216,14 +216,18 @@ export class Lifecycle {
       this.lastCount = now
       void this.peers.countNodes()
     }
+    let shared = 0
     for (const live of this.live.values()) {
+      if (live.shared) shared++
       if (live.expired(now)) this.verify(live, 'expiry')
     }
-    const size = this.live.size
-    // At most one read per session and tick; nothing is owed while no session is held.
-    this.share = Math.min(this.share + size * this.times.checkInterval / this.times.revalidateInterval, size)
+    // A session other nodes hold too is read every other turn: its two holders read it about once per interval
+    // in all. So a round owes one read per session held here alone and one per two shared ones.
+    const owed = this.live.size - shared / 2
+    // At most one read per session and tick (a second turn finds its read running); none while no session is held.
+    this.share = Math.min(this.share + owed * this.times.checkInterval / this.times.revalidateInterval, this.live.size)
     // Reads start no synchronous change to the registry: a fresh iterator of a non-empty one yields.
-    for (; this.share >= 1; this.share--) {
+    while (this.share >= 1) {
       let next = this.cursor?.next()
       if (next === undefined || next.done === true) {
         // A Map iterator sees the sessions added since it started; a new round starts when it is spent.
@@ -231,11 +235,12 @@ export class Lifecycle {
         next = this.cursor.next()
       }
       const live = next.value as LiveSession
-      // A session other nodes hold too is read every other turn: its two holders read it about once per interval in all.
+      // A skipped turn costs nothing: the reads stay even over the round, wherever its shared sessions are.
       if (live.shared && !this.rested.delete(live)) {
         this.rested.add(live)
         continue
       }
+      this.share--
       this.verify(live, 'revalidation')
     }
   }
