@@ -282,12 +282,14 @@ t.test('a logout over a socket on node A ends the session\'s sockets on node B t
   t.equal((await on(b, cookie).catch((err) => err)).data?.code, 'SESSION_REQUIRED')
 })
 
-t.test('two nodes whose stores use node-redis: HTTP writes, socket changes and logout cross them', async (t) => {
+t.test('two nodes whose stores use node-redis: HTTP writes, socket changes and logout cross them, on the stream', async (t) => {
+  await admin.del('{sess:}:messages')
   const opts = async (): Promise<AppOptions> => ({ redis: redis.url, redisStore: { client: await redis.nodeClient() }, plugin: { requireSession: true }, setup: routes })
   const a = await startApp(t, await opts())
-  const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', resolve))
+  const heardOfB = Promise.all([hears(a.app, 'hello'), hears(a.app, 'up')])
   const b = await startApp(t, await opts())
-  t.equal(await hello, 'hello', 'node A heard of node B')
+  // B says hello over the adapter, and joins the stream.
+  await heardOfB
   const cookie = await a.login({ user: 'ada' })
   const here = await on(a, cookie)
   const there = await on(b, cookie)
@@ -304,4 +306,6 @@ t.test('two nodes whose stores use node-redis: HTTP writes, socket changes and l
   t.same(await a.http('POST', '/logout', cookie), { ok: true })
   t.equal((await ended).code, 'SESSION_DESTROYED', 'a logout on node A ends the socket on node B')
   t.equal((await on(b, cookie).catch((err) => err)).data?.code, 'SESSION_REQUIRED')
+  const kinds = (await admin.xrange('{sess:}:messages', '-', '+')).map(([, fields]) => JSON.parse(fields[3])[0])
+  t.ok(kinds.includes('up') && kinds.includes('changed') && kinds.includes('gone'), `the messages went on the stream: ${kinds.join(', ')}`)
 })

@@ -32,10 +32,10 @@ const routes = (app: FastifyInstance): void => {
 
 /**
  * Two nodes on one Redis, with the Redis adapter. Their store is on the app's ioredis client (messages on the
- * stream), or on a node-redis client when `adapterOnly` (messages over the adapter). B's stream reader is kept.
+ * stream), or on a node-redis client with `stream: false` when `adapterOnly` (messages over the adapter). B's stream reader is kept.
  */
 async function nodes (t: Test, adapterOnly = false, fastify: AppOptions['fastify'] = {}): Promise<[TestApp, TestApp, { reader?: Redis }]> {
-  const store = adapterOnly ? { session: { store: new RedisStore({ client: await redis.nodeClient() }) } } : {}
+  const store = adapterOnly ? { session: { store: new RedisStore({ client: await redis.nodeClient(), stream: false }) } } : {}
   const opts: AppOptions = { redis: redis.url, redisStore: { timeout: 300 }, plugin: { requireSession: true, revalidateInterval: 600_000, storeTimeout: 500 }, setup: routes, ...store }
   const a = await startApp(t, { ...opts, fastify })
   const hello = new Promise((resolve) => a.app.io.on('fastify-socket.io-session', (kind: unknown) => { if (kind === 'hello') resolve(kind) }))

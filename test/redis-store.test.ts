@@ -186,6 +186,7 @@ t.test('options are checked', async (t) => {
   t.throws(() => new RedisStore({ client, ttl: 0 }), /"ttl" must be a positive number/)
   t.throws(() => new RedisStore({ client, timeout: Number.NaN }), /"timeout"/)
   t.throws(() => new RedisStore({ client, tombstoneTtl: -1 }), /"tombstoneTtl"/)
+  t.throws(() => new RedisStore({ client, stream: 'yes' as any }), { code: 'FST_SIO_SESSION_BAD_OPTION', message: /"stream" must be true or false/ })
 })
 
 t.test('round trips: one per handshake, none per read-only event, one per changing event', async (t) => {

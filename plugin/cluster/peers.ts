@@ -14,7 +14,7 @@ const ABOUT_NODES = new Set(['hello', 'here'])
 
 /**
  * The other nodes: whether there are any, and how to tell them about a session (named by a hash of its id). With a
- * store that carries them (the Redis store on ioredis), the messages about sessions go on its stream, where a node
+ * store that carries them (the Redis store), the messages about sessions go on its stream, where a node
  * that was away reads what it missed; otherwise over the adapter, where a node whose subscriber was away reads all
  * its live sessions again.
  */

@@ -4,7 +4,7 @@ import { Batch, type Command, type RedisPipeline } from './batch.js'
 import { HoldersSeen } from './holders.js'
 import { ACQUIRE, DESTROY, JOIN, LEAVE, MERGE, READ, RELEASE, SET, SETTLE, type Script } from './scripts.js'
 import { kShared, type SharedSessions } from '../session/lease.js'
-import { streamCapable } from './stream.js'
+import { nodeRedisStream, nodeRedisStreamCapable, streamCapable } from './stream.js'
 import { expiryOf, kMergeSave, kRead, kStream, type MergeResult, type MergeSave, type StreamLink } from '../session/store.js'
 
 // ---- A session store on the app's Redis client (@fastify/redis) ----
@@ -43,6 +43,12 @@ export interface RedisStoreOptions {
   timeout?: number
   /** Longest time in ms a destroyed session's tombstone stays, refusing late saves. @default 3600000 (an hour) */
   tombstoneTtl?: number
+  /**
+   * Whether the plugin's messages between nodes go on a Redis stream (`{<prefix>}:messages`), read by each node on a
+   * connection of its own (a duplicate of `client`) from where it left off; false: as Socket.IO server-side events
+   * over the adapter, with no connection of the plugin's own. @default true
+   */
+  stream?: boolean
 }
 
 /** How long (ms) a session's list of nodes lasts after the last node joined (a node that stops without leaving stays that long). */
@@ -137,8 +143,14 @@ export class RedisStore implements SessionStore {
     this.ttl = positive(options.ttl, 'ttl', 86_400_000)
     this.timeout = positive(options.timeout, 'timeout', 2000)
     this.tombstoneTtl = positive(options.tombstoneTtl, 'tombstoneTtl', 3_600_000)
-    // The nodes' messages go on a stream of their own (ioredis clients; on node-redis, over the adapter).
-    if (streamCapable(client)) this[kStream] = { client, key: `{${this.prefix}}:messages` }
+    if (options.stream !== undefined && typeof options.stream !== 'boolean') {
+      throw new FST_SIO_SESSION_BAD_OPTION('RedisStore option "stream" must be true or false')
+    }
+    // The nodes' messages go on a stream of their own, read on a duplicate of the client.
+    const key = `{${this.prefix}}:messages`
+    if (options.stream === false) return
+    if (streamCapable(client)) this[kStream] = { client, key }
+    else if (nodeRedisStreamCapable(client)) this[kStream] = { client: nodeRedisStream(client), key }
   }
 
   /** Where the plugin's messages between nodes go, when the client can read a stream (see stream.ts). */

@@ -2,10 +2,47 @@
 
 import type { StreamClient, StreamEntry as Entry, StreamLink } from '../session/store.js'
 
-/** Whether `client` has what the stream needs (ioredis does; node-redis has other method names). */
+/** Whether `client` has what the stream needs (ioredis does; node-redis has other method names: see below). */
 export function streamCapable (client: object): client is StreamClient {
   const c = client as Partial<Record<keyof StreamClient, unknown>>
   return typeof c.xadd === 'function' && typeof c.xread === 'function' && typeof c.xrange === 'function' && typeof c.duplicate === 'function'
+}
+
+/** The part of a node-redis client (`redis` 4/5, one server) the stream uses. */
+export interface NodeRedisStreamClient {
+  sendCommand: (args: string[]) => Promise<unknown>
+  duplicate: () => NodeRedisStreamClient
+  connect: () => Promise<unknown>
+  on: (event: string, listener: () => void) => unknown
+  disconnect: () => Promise<unknown>
+}
+
+/** Whether `client` is a node-redis client the stream can use: one whose duplicate it can connect for its reads. */
+export function nodeRedisStreamCapable (client: object): client is NodeRedisStreamClient {
+  const c = client as Partial<Record<keyof NodeRedisStreamClient, unknown>>
+  return typeof c.sendCommand === 'function' && typeof c.duplicate === 'function' && typeof c.connect === 'function' && typeof c.disconnect === 'function'
+}
+
+/** A node-redis client as the stream's client: each command through `sendCommand`, its replies as ioredis gives them. */
+export function nodeRedisStream (client: NodeRedisStreamClient): StreamClient {
+  const send = async (...args: Array<string | number>): Promise<unknown> => await client.sendCommand(args.map(String))
+  return {
+    xadd: async (...args) => await send('XADD', ...args) as string,
+    // RESP3 answers XREAD with a map (an object here): key → entries.
+    xread: async (...args) => {
+      const reply = await send('XREAD', ...args) as Array<[string, Entry[]]> | Record<string, Entry[]>
+      return Array.isArray(reply) ? reply : Object.entries(reply)
+    },
+    xrange: async (...args) => await send('XRANGE', ...args) as Entry[],
+    duplicate: () => {
+      const copy = client.duplicate()
+      // A node-redis client starts unconnected; a failure to connect reaches its 'error' listeners, and it tries again.
+      copy.connect().catch(() => {})
+      return nodeRedisStream(copy)
+    },
+    disconnect: () => { client.disconnect().catch(() => {}) },
+    on: (event, listener) => client.on(event, listener)
+  }
 }
 
 /** Entries the stream keeps (about: Redis trims whole nodes): what a node that was away can still catch up on. */

@@ -49,15 +49,15 @@ export function expired (stored: Stored): boolean {
   return cookieExpired(stored.cookie)
 }
 
-// ---- A store that carries the nodes' messages (the Redis store on ioredis; see redis/stream.ts) ----
+// ---- A store that carries the nodes' messages (the Redis store; see redis/stream.ts) ----
 
-/** Where a store that can carry the plugin's messages says how (the Redis store on an ioredis client). */
+/** Where a store that can carry the plugin's messages says how (the Redis store). */
 export const kStream = Symbol.for('fastify-socket.io-session.stream')
 
 /** One entry as XREAD and XRANGE answer it: its id, and its fields and values. */
 export type StreamEntry = [string, string[]]
 
-/** The part of an ioredis client (or `Cluster`) the stream uses. */
+/** The part of an ioredis client (or `Cluster`) the stream uses; a node-redis client is wrapped to look like one (redis/stream.ts). */
 export interface StreamClient {
   xadd: (key: string, ...args: Array<string | number>) => Promise<string | null>
   xread: (...args: Array<string | number>) => Promise<Array<[string, StreamEntry[]]> | null>
@@ -85,7 +85,7 @@ export interface Store {
   merge: MergeSave | undefined
   /** The store's commands for sessions live on several nodes, when it has them (the Redis store). */
   shared: SharedSessions | undefined
-  /** Where the nodes' messages go, when the store can carry them (the Redis store on ioredis). */
+  /** Where the nodes' messages go, when the store can carry them (the Redis store, unless its `stream` is false). */
   stream: StreamLink | undefined
   /** Runs a read-merge-write of session `id` after the ones before it (for stores without a merge-save). */
   exclusive: <T>(id: string, run: () => Promise<T>) => Promise<T>
