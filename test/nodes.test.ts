@@ -44,9 +44,12 @@ async function nodes (t: Tap, options: AppOptions = {}): Promise<[TestApp, TestA
   const b = await startApp(t, opts)
   await Promise.all([hello, up])
   // And both nodes' stream readers are waiting (B's first read goes out once its connection is up).
-  if (up !== undefined) await waitFor(async () => ((await admin.client('LIST')) as string).split('\n').filter((line) => / flags=b .*cmd=xread/.test(line)).length >= 2)
+  if (up !== undefined) await readersWaiting()
   return [a, b]
 }
+
+/** Resolves once both nodes' stream readers are blocked in a read: each has read every entry so far. */
+const readersWaiting = async (): Promise<boolean> => await waitFor(async () => ((await admin.client('LIST')) as string).split('\n').filter((line) => / flags=b .*cmd=xread/.test(line)).length >= 2)
 
 /** Resolves when `node` hears from the other node that a session changed. */
 const told = async (node: TestApp) => await hears(node.app, 'changed')
@@ -118,8 +121,12 @@ for (const [name, event] of [['listeners', 'inc'], ['a route', 'inc-route']]) {
 }
 
 t.test('a session held on one node of two pays nothing per event for the lease, and its saves send no message: one command when it becomes live, one when it is no longer', async (t) => {
-  const [a] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 60_000 } })
+  const [a, b] = await nodes(t, { plugin: { requireSession: true, revalidateInterval: 60_000 } })
+  // The login's write is announced (no node holds the session yet, but HTTP writes always are): B reads it first.
+  const heard = told(b)
   const cookie = await a.login()
+  await heard
+  await readersWaiting()
   await redis.resetCommands()
   const socket = await on(a, cookie)
   t.ok(await waitFor(async () => (await redis.commands()).evalsha === 1), 'counting this node among the holders')
