@@ -118,3 +118,71 @@ t.test('a change made after destroy() in the same listener is not written: SESSI
   t.same(codes, ['SESSION_SAVE_FAILED', 'SESSION_DESTROYED'])
   t.equal(store.store.has(sessionIdOf(cookie)), false, 'nothing was written back')
 })
+
+t.test('a logout that does not hold the sockets (a GET) while a socket\'s save is in flight: the save does not write the session back (a store without tombstones)', async (t) => {
+  const store = new FakeStore()
+  let reached = (): void => {}
+  const atLogout = new Promise<void>((resolve) => { reached = resolve })
+  const app = await startApp(t, {
+    session: { store },
+    setup: (app) => {
+      handlers(app)
+      app.get('/bye', async (request: any) => {
+        reached()
+        await request.session.destroy()
+        return { ok: true }
+      })
+    }
+  })
+  const cookie = await app.login({ user: 'ada' })
+  const id = sessionIdOf(cookie)
+  const socket = await app.connected({ extraHeaders: { cookie } })
+  const ended = next(socket, 'disconnect')
+  // The socket's save has read the session and waits to write it.
+  const gate = store.hold('set')
+  const sets = store.counts.set
+  const acked = call(socket, 'inc')
+  await store.called('set', sets + 1)
+  const bye = app.http('GET', '/bye', cookie)
+  await atLogout
+  // Whatever the destroy was going to do at once, it has done.
+  await new Promise((resolve) => setImmediate(resolve))
+  gate.open()
+  t.same(await bye, { ok: true })
+  t.equal(await acked, 1, 'the event was answered')
+  t.equal(await ended, 'io server disconnect', 'the socket is ended, as at a logout')
+  t.notOk(store.store.has(id), 'the session stays destroyed')
+  t.same(await app.http('GET', '/session', cookie), {}, 'the old cookie gets no session')
+})
+
+t.test('a socket\'s logout while an HTTP save that holds no sockets (a GET) is in flight: the save does not write the session back (a store without tombstones)', async (t) => {
+  const store = new FakeStore()
+  const app = await startApp(t, {
+    session: { store },
+    setup: (app) => {
+      handlers(app)
+      app.get('/visit', async (request: any) => {
+        request.session.visits = 1
+        return { ok: true }
+      })
+    }
+  })
+  const cookie = await app.login({ user: 'ada' })
+  const id = sessionIdOf(cookie)
+  const socket = await app.connected({ extraHeaders: { cookie } })
+  // The request's save has read the session and waits to write it.
+  const gate = store.hold('set')
+  const sets = store.counts.set
+  const visit = app.http('GET', '/visit', cookie)
+  await store.called('set', sets + 1)
+  const destroys = store.counts.destroy
+  const out = call(socket, 'logout')
+  // Whatever the socket's destroy was going to do at once, it has done.
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+  t.equal(store.counts.destroy, destroys, 'the destroy waits for the save in flight')
+  gate.open()
+  t.same(await visit, { ok: true })
+  t.equal(await out, 'ok')
+  t.notOk(store.store.has(id), 'the session stays destroyed')
+  t.same(await app.http('GET', '/session', cookie), {}, 'the old cookie gets no session')
+})

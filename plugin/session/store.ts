@@ -126,6 +126,15 @@ export function timedStore (store: SessionStore, timeout: number): Store {
   const get = (store as { [kRead]?: SessionStore['get'] })[kRead] ?? store.get
   const merge = (store as { [kMergeSave]?: MergeSave })[kMergeSave]
   const queues = new Map<string, Promise<unknown>>()
+  const exclusive: Store['exclusive'] = async (id, run) => {
+    const before = queues.get(id)
+    const result = before === undefined ? run() : before.then(run, run)
+    const after = result.catch(() => undefined)
+    queues.set(id, after)
+    void after.then(() => { if (queues.get(id) === after) queues.delete(id) })
+    return await result
+  }
+  const remove = async (id: string): Promise<void> => { await call(timeout, (done) => destroy.call(store, id, done)) }
   return {
     get: async (id) => {
       try {
@@ -137,17 +146,11 @@ export function timedStore (store: SessionStore, timeout: number): Store {
       }
     },
     set: async (id, data) => { await call(timeout, (done) => set.call(store, id, data as never, done)) },
-    destroy: async (id) => { await call(timeout, (done) => destroy.call(store, id, done)) },
+    // Without a merge-save (and its tombstone), a read-merge-write of the session in flight here ends first: it would write the session back.
+    destroy: merge === undefined ? async (id) => { await exclusive(id, async () => { await remove(id) }) } : remove,
     shared: (store as { [kShared]?: SharedSessions })[kShared],
     stream: (store as { [kStream]?: StreamLink })[kStream],
     merge: merge && (async (...args) => await call<MergeResult>(timeout, (done) => { merge.apply(store, args).then((result) => done(undefined, result), done) }) as MergeResult),
-    exclusive: async (id, run) => {
-      const before = queues.get(id)
-      const result = before === undefined ? run() : before.then(run, run)
-      const after = result.catch(() => undefined)
-      queues.set(id, after)
-      void after.then(() => { if (queues.get(id) === after) queues.delete(id) })
-      return await result
-    }
+    exclusive
   }
 }
