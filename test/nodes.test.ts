@@ -295,8 +295,7 @@ t.test('two nodes whose stores use node-redis: HTTP writes, socket changes and l
   const a = await startApp(t, await opts())
   const heardOfB = Promise.all([hears(a.app, 'hello'), hears(a.app, 'up')])
   const b = await startApp(t, await opts())
-  // B says hello over the adapter, and joins the stream.
-  await heardOfB
+  await t.resolves(heardOfB, 'node A heard of node B: its hello over the adapter, and its entry on the stream')
   const cookie = await a.login({ user: 'ada' })
   const here = await on(a, cookie)
   const there = await on(b, cookie)

@@ -146,9 +146,9 @@ export class RedisStore implements SessionStore {
     if (options.stream !== undefined && typeof options.stream !== 'boolean') {
       throw new FST_SIO_SESSION_BAD_OPTION('RedisStore option "stream" must be true or false')
     }
+    if (options.stream === false) return
     // The nodes' messages go on a stream of their own, read on a duplicate of the client.
     const key = `{${this.prefix}}:messages`
-    if (options.stream === false) return
     if (streamCapable(client)) this[kStream] = { client, key }
     else if (nodeRedisStreamCapable(client)) this[kStream] = { client: nodeRedisStream(client), key }
   }
